@@ -1,0 +1,178 @@
+import type { Clock } from './clock.js'
+import { HookTimeoutError, LastcallError, LastcallOptionError } from './errors.js'
+import type { Log } from './logger.js'
+import { assertDuration, assertKnownKeys, assertName, type PhaseDefinition } from './options.js'
+import type { Trigger } from './signals.js'
+
+export interface HookContext {
+  /** Aborts when the hook's timeout or the shutdown's `timeoutMs` fires: stop waiting and return. */
+  signal: AbortSignal
+  /** What started the shutdown. */
+  trigger: Trigger
+}
+
+export type ShutdownHook = (context: HookContext) => unknown
+
+export interface HookOptions {
+  /**
+   * The phase the hook runs in.
+   * @default 'default' (after the HTTP drain)
+   */
+  phase?: string
+  /**
+   * How long the hook may run before it is reported as timed out and its signal aborts.
+   * @default the controller's `hookTimeoutMs` (5000)
+   */
+  timeoutMs?: number
+}
+
+export type HookOutcome = 'ok' | 'error' | 'timeout' | 'pending'
+
+export interface HookResult {
+  name: string
+  phase: string
+  /** Milliseconds from the start of the shutdown. */
+  startMs: number
+  durationMs: number
+  outcome: HookOutcome
+  /** The error's message, for `error` and `timeout`. */
+  error?: string
+}
+
+interface HookEntry {
+  name: string
+  fn: ShutdownHook
+  phase: string
+  timeoutMs: number
+  result: HookResult | undefined
+}
+
+const HOOK_OPTION_KEYS = new Set(['phase', 'timeoutMs'])
+
+/**
+ * Cleanup hooks grouped in ordered phases. Hooks of one phase run in
+ * parallel, each bounded by its timeout; one that throws or hangs is
+ * reported and the others still run.
+ */
+export class HookRunner {
+  readonly #phases: readonly Required<PhaseDefinition>[]
+  readonly #hooks: HookEntry[] = []
+  readonly #started = new Set<string>()
+  readonly #clock: Clock
+  readonly #log: Log
+  readonly #defaultTimeoutMs: number
+  /** Aborted when the whole shutdown times out: every running hook gives up. */
+  readonly #abandon = new AbortController()
+  #origin = 0
+
+  constructor(phases: readonly Required<PhaseDefinition>[], defaultTimeoutMs: number, clock: Clock, log: Log) {
+    this.#phases = phases
+    this.#defaultTimeoutMs = defaultTimeoutMs
+    this.#clock = clock
+    this.#log = log
+  }
+
+  get phases(): readonly Required<PhaseDefinition>[] {
+    return this.#phases
+  }
+
+  add(name: string, fn: ShutdownHook, options: HookOptions = {}): () => void {
+    assertName('onShutdown(name)', name)
+    if (typeof fn !== 'function') throw new LastcallOptionError('onShutdown(fn)', fn, 'a function')
+    if (typeof options !== 'object' || options === null) throw new LastcallOptionError('onShutdown(options)', options, 'an object { phase?, timeoutMs? }')
+    assertKnownKeys('onShutdown(options)', options, HOOK_OPTION_KEYS)
+    const phase = options.phase ?? 'default'
+    if (!this.#phases.some((p) => p.name === phase)) {
+      throw new LastcallOptionError('onShutdown(options).phase', phase, `one of the phases: ${this.#phases.map((p) => `"${p.name}"`).join(', ')}`)
+    }
+    if (options.timeoutMs !== undefined) assertDuration('onShutdown(options).timeoutMs', options.timeoutMs, { allowZero: false })
+    if (this.#hooks.some((h) => h.name === name)) throw new LastcallOptionError('onShutdown(name)', name, 'a hook name not already registered')
+    if (this.#started.has(phase)) {
+      throw new LastcallError('LASTCALL_INVALID_STATE', `lastcall: cannot add hook "${name}": phase "${phase}" has already started`)
+    }
+    const entry: HookEntry = { name, fn, phase, timeoutMs: options.timeoutMs ?? this.#defaultTimeoutMs, result: undefined }
+    this.#hooks.push(entry)
+    return () => {
+      const i = this.#hooks.indexOf(entry)
+      if (i !== -1 && entry.result === undefined) this.#hooks.splice(i, 1)
+    }
+  }
+
+  /** Sets the time every result's `startMs` is measured from. */
+  begin(origin: number): void {
+    this.#origin = origin
+  }
+
+  /** The phases that begin with `start`, run one after another. */
+  async runFrom(start: PhaseDefinition['start'], trigger: Trigger): Promise<void> {
+    for (const phase of this.#phases) {
+      if (phase.start === start) await this.runPhase(phase.name, trigger)
+    }
+  }
+
+  async runPhase(phase: string, trigger: Trigger): Promise<void> {
+    this.#started.add(phase)
+    const hooks = this.#hooks.filter((h) => h.phase === phase)
+    if (hooks.length === 0) return
+    this.#log('info', `cleanup phase ${phase}`, { phase, hooks: hooks.map((h) => h.name) })
+    await Promise.all(hooks.map((h) => this.#run(h, trigger)))
+  }
+
+  /** Every hook's result so far; hooks still running are `pending`. */
+  results(): HookResult[] {
+    const now = this.#clock.now()
+    return this.#hooks.flatMap((h) => {
+      if (h.result) return [h.result]
+      if (!this.#started.has(h.phase)) return []
+      return [{ name: h.name, phase: h.phase, startMs: 0, durationMs: Math.round(now - this.#origin), outcome: 'pending' as const }]
+    })
+  }
+
+  /** Hooks that started and have not finished. */
+  pending(): string[] {
+    return this.#hooks.filter((h) => this.#started.has(h.phase) && h.result?.outcome === 'pending').map((h) => h.name)
+  }
+
+  /** The whole shutdown timed out: every running hook's signal aborts. */
+  abandon(): void {
+    this.#abandon.abort(new LastcallError('LASTCALL_SHUTDOWN_TIMEOUT', 'lastcall: the shutdown timed out'))
+  }
+
+  async #run(hook: HookEntry, trigger: Trigger): Promise<void> {
+    const started = this.#clock.now()
+    const controller = new AbortController()
+    const onAbandon = (): void => controller.abort(this.#abandon.signal.reason)
+    this.#abandon.signal.addEventListener('abort', onAbandon, { once: true })
+    const result: HookResult = { name: hook.name, phase: hook.phase, startMs: Math.round(started - this.#origin), durationMs: 0, outcome: 'pending' }
+    hook.result = result
+    let timer: unknown
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = this.#clock.setTimeout(() => resolve('timeout'), hook.timeoutMs)
+    })
+    try {
+      const outcome = await Promise.race([
+        Promise.resolve().then(() => hook.fn({ signal: controller.signal, trigger })).then(() => 'ok' as const),
+        timeout,
+        new Promise<'abandoned'>((resolve) => this.#abandon.signal.addEventListener('abort', () => resolve('abandoned'), { once: true })),
+      ])
+      if (outcome === 'abandoned') return // stays pending: the report lists it as still running
+      if (outcome === 'timeout') {
+        const error = new HookTimeoutError(hook.name, hook.timeoutMs)
+        controller.abort(error)
+        result.outcome = 'timeout'
+        result.error = error.message
+        this.#log('error', `shutdown hook ${hook.name} timed out after ${hook.timeoutMs} ms`, { hook: hook.name, phase: hook.phase })
+      } else {
+        result.outcome = 'ok'
+      }
+    } catch (error) {
+      result.outcome = 'error'
+      result.error = error instanceof Error ? error.message : String(error)
+      this.#log('error', `shutdown hook ${hook.name} failed: ${result.error}`, { hook: hook.name, phase: hook.phase, err: error })
+    } finally {
+      this.#clock.clearTimeout(timer)
+      this.#abandon.signal.removeEventListener('abort', onAbandon)
+      if (result.outcome !== 'pending') result.durationMs = Math.round(this.#clock.now() - started)
+    }
+  }
+}

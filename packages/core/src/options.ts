@@ -1,0 +1,274 @@
+import { constants } from 'node:os'
+import type { Clock } from './clock.js'
+import { LastcallOptionError } from './errors.js'
+import { isLogger, type Logger } from './logger.js'
+
+/** When a cleanup phase begins, relative to the shutdown's own states. */
+export type PhaseStart = 'shutdown' | 'drain' | 'cleanup'
+
+export interface PhaseDefinition {
+  /** Name hooks refer to with `onShutdown(name, fn, { phase })`. Letters, digits, `-` and `_`. */
+  name: string
+  /**
+   * `'shutdown'`: starts with the readiness delay (service-discovery deregistration).
+   * `'drain'`: starts with the HTTP drain and runs beside it (queue consumers stop taking work).
+   * `'cleanup'`: starts after the HTTP drain and every earlier phase finished, in list order.
+   * @default 'cleanup'
+   */
+  start?: PhaseStart
+}
+
+/**
+ * The built-in phase order: stop intake, finish in-flight work, close stores,
+ * flush telemetry. `docs/ARCHITECTURE.md` explains why.
+ */
+export const DEFAULT_PHASES: readonly Required<PhaseDefinition>[] = Object.freeze([
+  { name: 'deregister', start: 'shutdown' },
+  { name: 'intake', start: 'drain' },
+  { name: 'default', start: 'cleanup' },
+  { name: 'stores', start: 'cleanup' },
+  { name: 'telemetry', start: 'cleanup' },
+])
+
+export interface ShutdownOptions {
+  /**
+   * How long the server keeps serving normally after shutdown starts, with
+   * readiness already failing, so load balancers stop routing here.
+   * @default 5000 under Kubernetes (`KUBERNETES_SERVICE_HOST` set), else 0;
+   * capped at a quarter of an explicit `timeoutMs`
+   */
+  readinessDelayMs?: number
+  /**
+   * How long in-flight requests and open connections get to finish once
+   * listeners stop accepting. What is left at the deadline is destroyed and counted.
+   * @default 10000, or half of what an explicit `timeoutMs` leaves after the readiness delay
+   */
+  drainTimeoutMs?: number
+  /**
+   * Bound on the whole shutdown: readiness delay, drain and cleanup. When it
+   * fires the process exits anyway and the report says what was still running.
+   * Must be at least `readinessDelayMs + drainTimeoutMs`.
+   * @default 25000, or `readinessDelayMs + drainTimeoutMs + 5000` when that is larger
+   */
+  timeoutMs?: number
+  /**
+   * Signals that start a shutdown. `[]` turns signal handling off: the host calls `shutdown()`.
+   * @default ['SIGTERM', 'SIGINT'] (plus 'SIGBREAK' on Windows)
+   */
+  signals?: readonly string[]
+  /**
+   * What happens when the shutdown ends. `true` exits the process with the
+   * report's exit code; `false` leaves the process alone; a function is called with the code.
+   * @default true
+   */
+  exit?: boolean | ((code: number) => void)
+  /**
+   * Where lifecycle (info) and problems (warn, error) are logged. Accepts
+   * pino, any logger with `info`/`warn`/`error`, or `console`. `false` silences it.
+   * @default console
+   */
+  logger?: Logger | false
+  /**
+   * During the drain, a keep-alive connection is closed as idle only after it
+   * has been silent this long, so a request the client already sent on it is
+   * not cut off. Connections that never sent a complete request head are
+   * closed after the same linger.
+   * @default 250
+   */
+  idleLingerMs?: number
+  /**
+   * Timeout of a cleanup hook registered without its own `timeoutMs`.
+   * @default 5000
+   */
+  hookTimeoutMs?: number
+  /**
+   * When set, attached servers get this `keepAliveTimeout` and a
+   * `headersTimeout` 1 s above it. Behind a load balancer it must be longer
+   * than the balancer's idle timeout (60 s on AWS ALB), or the balancer reuses
+   * a connection the server is closing and answers 502.
+   * @default undefined (the server's own setting is kept)
+   */
+  keepAliveTimeoutMs?: number
+  /**
+   * The ordered cleanup phases. Replaces the built-in list when given.
+   * @default deregister (shutdown), intake (drain), default, stores, telemetry (cleanup)
+   */
+  phases?: readonly PhaseDefinition[]
+  /**
+   * Readiness stays failing until `ready()` is called, for services that must
+   * warm up after listening.
+   * @default false (ready once every attached server listens and startup checks pass)
+   */
+  manualReady?: boolean
+  /**
+   * Timers and time source. For tests.
+   * @default the system clock
+   */
+  clock?: Clock
+  /**
+   * Environment variables consulted (`KUBERNETES_SERVICE_HOST`, `pm_id`). For tests.
+   * @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+export interface ResolvedOptions {
+  readinessDelayMs: number
+  drainTimeoutMs: number
+  timeoutMs: number
+  signals: readonly NodeJS.Signals[]
+  exit: boolean | ((code: number) => void)
+  logger: Logger | false | undefined
+  idleLingerMs: number
+  hookTimeoutMs: number
+  keepAliveTimeoutMs: number | undefined
+  phases: readonly Required<PhaseDefinition>[]
+  manualReady: boolean
+  clock: Clock | undefined
+  env: Readonly<Record<string, string | undefined>>
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'readinessDelayMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
+  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'clock', 'env',
+])
+
+/** Signals that cannot be caught, or that Node reserves. */
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP', 'SIGVTALRM', 'SIGPROF'])
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+export function assertDuration(option: string, value: unknown, { allowZero = true } = {}): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || value > MAX_TIMER_MS) {
+    throw new LastcallOptionError(option, value, `a finite number of milliseconds from ${allowZero ? 0 : 1} to ${MAX_TIMER_MS}`)
+  }
+}
+
+export function assertKnownKeys(where: string, value: object, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      throw new LastcallOptionError(where ? `${where}.${key}` : key, (value as Record<string, unknown>)[key], `one of the known options (${[...known].join(', ')})`)
+    }
+  }
+}
+
+export function assertName(option: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !NAME.test(value) || value.length > 64) {
+    throw new LastcallOptionError(option, value, 'a name of 1 to 64 letters, digits, ".", "-" or "_", starting with a letter or digit')
+  }
+}
+
+/**
+ * Validates options and fills in defaults that derive from each other, so
+ * that setting any single option alone is valid. Throws `LastcallOptionError`.
+ */
+export function resolveOptions(input: ShutdownOptions | undefined, platform: string, processEnv: Readonly<Record<string, string | undefined>>): ResolvedOptions {
+  if (input === undefined) input = {}
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new LastcallOptionError('options', input, 'an object or undefined')
+  }
+  assertKnownKeys('', input, KNOWN_KEYS)
+  const o = input
+
+  if (o.readinessDelayMs !== undefined) assertDuration('readinessDelayMs', o.readinessDelayMs)
+  if (o.drainTimeoutMs !== undefined) assertDuration('drainTimeoutMs', o.drainTimeoutMs)
+  if (o.timeoutMs !== undefined) assertDuration('timeoutMs', o.timeoutMs, { allowZero: false })
+  if (o.idleLingerMs !== undefined) assertDuration('idleLingerMs', o.idleLingerMs)
+  if (o.hookTimeoutMs !== undefined) assertDuration('hookTimeoutMs', o.hookTimeoutMs, { allowZero: false })
+  if (o.keepAliveTimeoutMs !== undefined) assertDuration('keepAliveTimeoutMs', o.keepAliveTimeoutMs, { allowZero: false })
+
+  if (o.exit !== undefined && typeof o.exit !== 'boolean' && typeof o.exit !== 'function') {
+    throw new LastcallOptionError('exit', o.exit, 'true, false or a function (code) => void')
+  }
+  if (o.logger !== undefined && o.logger !== false && !isLogger(o.logger)) {
+    throw new LastcallOptionError('logger', o.logger, 'false or an object with info, warn and error methods (pino, console)')
+  }
+  if (o.manualReady !== undefined && typeof o.manualReady !== 'boolean') {
+    throw new LastcallOptionError('manualReady', o.manualReady, 'a boolean')
+  }
+  if (o.clock !== undefined) {
+    const c = o.clock as unknown as Record<string, unknown>
+    if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+      throw new LastcallOptionError('clock', o.clock, 'an object with now, setTimeout and clearTimeout')
+    }
+  }
+  if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) {
+    throw new LastcallOptionError('env', o.env, 'an object of environment variables')
+  }
+  const env = o.env ?? processEnv
+
+  const signals = resolveSignals(o.signals, platform)
+  const phases = resolvePhases(o.phases)
+
+  const onKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
+  const delayDefault = onKubernetes ? 5000 : 0
+  const readinessDelayMs = o.readinessDelayMs ?? (o.timeoutMs !== undefined ? Math.min(delayDefault, Math.floor(o.timeoutMs / 4)) : delayDefault)
+  const drainTimeoutMs = o.drainTimeoutMs ?? (o.timeoutMs !== undefined ? Math.min(10_000, Math.max(0, Math.floor((o.timeoutMs - readinessDelayMs) / 2))) : 10_000)
+  const timeoutMs = o.timeoutMs ?? Math.max(25_000, readinessDelayMs + drainTimeoutMs + 5_000)
+  if (timeoutMs < readinessDelayMs + drainTimeoutMs) {
+    throw new LastcallOptionError(
+      'timeoutMs',
+      timeoutMs,
+      `at least readinessDelayMs + drainTimeoutMs (${readinessDelayMs} + ${drainTimeoutMs} = ${readinessDelayMs + drainTimeoutMs}), since it bounds both`,
+    )
+  }
+
+  return {
+    readinessDelayMs,
+    drainTimeoutMs,
+    timeoutMs,
+    signals,
+    exit: o.exit ?? true,
+    logger: o.logger,
+    idleLingerMs: o.idleLingerMs ?? 250,
+    hookTimeoutMs: o.hookTimeoutMs ?? 5_000,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+    phases,
+    manualReady: o.manualReady ?? false,
+    clock: o.clock,
+    env,
+  }
+}
+
+function resolveSignals(value: unknown, platform: string): readonly NodeJS.Signals[] {
+  if (value === undefined) return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT']
+  const allowed = 'an array of catchable signal names such as ["SIGTERM", "SIGINT"], or [] for none'
+  if (!Array.isArray(value)) throw new LastcallOptionError('signals', value, allowed)
+  const known = constants.signals as Record<string, number>
+  const seen = new Set<string>()
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !(name in known || name === 'SIGBREAK') || UNCATCHABLE.has(name)) {
+      throw new LastcallOptionError(`signals[${i}]`, name, allowed)
+    }
+    if (seen.has(name)) throw new LastcallOptionError(`signals[${i}]`, name, 'a signal not already listed')
+    seen.add(name)
+  })
+  return value as NodeJS.Signals[]
+}
+
+function resolvePhases(value: unknown): readonly Required<PhaseDefinition>[] {
+  if (value === undefined) return DEFAULT_PHASES
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new LastcallOptionError('phases', value, 'a non-empty array of { name, start? }')
+  }
+  const seen = new Set<string>()
+  let last: PhaseStart = 'shutdown'
+  const order: Record<PhaseStart, number> = { shutdown: 0, drain: 1, cleanup: 2 }
+  return value.map((phase: unknown, i) => {
+    if (typeof phase !== 'object' || phase === null) throw new LastcallOptionError(`phases[${i}]`, phase, 'an object { name, start? }')
+    const p = phase as PhaseDefinition
+    assertKnownKeys(`phases[${i}]`, p, new Set(['name', 'start']))
+    assertName(`phases[${i}].name`, p.name)
+    if (seen.has(p.name)) throw new LastcallOptionError(`phases[${i}].name`, p.name, 'a phase name not already used')
+    seen.add(p.name)
+    const start = p.start ?? 'cleanup'
+    if (!(start in order)) throw new LastcallOptionError(`phases[${i}].start`, start, '"shutdown", "drain" or "cleanup"')
+    if (order[start] < order[last]) {
+      throw new LastcallOptionError(`phases[${i}].start`, start, `"${last}" or later, since phases are listed in the order they start`)
+    }
+    last = start
+    return { name: p.name, start }
+  })
+}

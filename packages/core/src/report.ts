@@ -1,0 +1,84 @@
+import type { ConnectionCounts, RequestCounts } from './connectionTracker.js'
+import type { HookResult } from './hooks.js'
+import type { Trigger } from './signals.js'
+
+/** One step of the shutdown, with when it began. */
+export interface PhaseTiming {
+  state: 'leaving' | 'draining' | 'closing' | 'closed'
+  /** Wall-clock time, ISO 8601. */
+  at: string
+  /** Milliseconds since the shutdown started. */
+  offsetMs: number
+}
+
+export interface ReadinessDelayReport {
+  /** How long the service kept serving with readiness failing. */
+  durationMs: number
+  /** What ended the delay. */
+  rule: 'fixed' | 'none' | 'timeout'
+}
+
+export interface ShutdownReport {
+  trigger: Trigger
+  /** Wall-clock start, ISO 8601. */
+  startedAt: string
+  durationMs: number
+  timeline: PhaseTiming[]
+  readinessDelay: ReadinessDelayReport
+  requests: RequestCounts
+  connections: ConnectionCounts
+  hooks: HookResult[]
+  /** `timeoutMs` fired before the shutdown finished. */
+  timedOut: boolean
+  /** What was still running when the report was made (only when something was). */
+  pending: string[]
+  /** 0 when everything finished in time, 1 otherwise. */
+  exitCode: number
+}
+
+export function triggerLabel(trigger: Trigger): string {
+  switch (trigger.type) {
+    case 'signal':
+      return trigger.signal
+    case 'message':
+      return `message "${trigger.message}"`
+    case 'manual':
+    case 'error':
+      return trigger.reason
+  }
+}
+
+/**
+ * A compact, human timeline of a report:
+ *
+ * ```
+ * lastcall shutdown (SIGTERM) exit 0 in 312 ms
+ *      0 ms  leaving   readiness failing, serving for 0 ms (fixed)
+ *      1 ms  draining  4 requests in flight, 12 connections open
+ *    306 ms  closing   3 hooks
+ *    311 ms  closed
+ *   requests: 4 completed, 0 rejected, 0 aborted, 0 forced
+ *   ...
+ * ```
+ */
+export function formatReport(report: ShutdownReport): string {
+  const lines: string[] = []
+  const verdict = report.exitCode === 0 ? 'clean' : report.timedOut ? 'TIMED OUT' : 'with problems'
+  lines.push(`lastcall shutdown (${triggerLabel(report.trigger)}): ${verdict}, exit ${report.exitCode} after ${report.durationMs} ms`)
+  const { requests: r, connections: c } = report
+  for (const step of report.timeline) {
+    let detail = ''
+    if (step.state === 'leaving') detail = `readiness failing; serving ${report.readinessDelay.durationMs} ms (${report.readinessDelay.rule})`
+    else if (step.state === 'draining') detail = `${r.inFlightAtDrain} in flight, ${c.openAtDrain} connections open`
+    else if (step.state === 'closing') detail = `${report.hooks.length} hook${report.hooks.length === 1 ? '' : 's'}`
+    lines.push(`  ${String(step.offsetMs).padStart(7)} ms  ${step.state.padEnd(9)} ${detail}`.trimEnd())
+  }
+  lines.push(`  requests:    ${r.completed} completed, ${r.rejected} rejected, ${r.aborted} aborted by client, ${r.forced} cut off`)
+  lines.push(`  connections: ${c.closedAfterResponse} after response, ${c.closedIdle} idle, ${c.closedByClient} by client, ${c.forced} forced`)
+  for (const h of report.hooks) {
+    const mark = h.outcome === 'ok' ? '+' : '-'
+    lines.push(`  [${mark}] ${h.phase}/${h.name} ${h.outcome} in ${h.durationMs} ms${h.error ? `: ${h.error}` : ''}`)
+  }
+  if (report.pending.length > 0) lines.push(`  still running: ${report.pending.join(', ')}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,306 @@
+import { EventEmitter, setMaxListeners } from 'node:events'
+import type { Server as HttpServer } from 'node:http'
+import { Server as NetServer } from 'node:net'
+import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
+import { ConnectionTracker } from './connectionTracker.js'
+import { LastcallError, LastcallOptionError } from './errors.js'
+import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
+import { toLog, type Log } from './logger.js'
+import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
+import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
+import { triggerLabel } from './report.js'
+import { processHost, type Participant, type ProcessHost, type Trigger } from './signals.js'
+
+/**
+ * The lifecycle, one way only:
+ *
+ * `starting` → `serving` → `leaving` → `draining` → `closing` → `closed`
+ *
+ * - starting: not ready yet (servers not listening, startup checks pending, or `ready()` not called).
+ * - serving: ready; readiness probes pass.
+ * - leaving: shutdown started; readiness fails, everything else is served normally (the readiness delay).
+ * - draining: listeners closed; responses carry `Connection: close`; idle connections close after a linger.
+ * - closing: the drain is over; cleanup phases run in order.
+ * - closed: the report is final.
+ */
+export type ShutdownState = 'starting' | 'serving' | 'leaving' | 'draining' | 'closing' | 'closed'
+
+const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
+
+export interface ShutdownEvents {
+  /** Every transition, with the state it left. */
+  state: [state: ShutdownState, previous: ShutdownState]
+  /** The shutdown finished (or timed out); the report is final. */
+  closed: [report: ShutdownReport]
+}
+
+/** Anything `attach()` accepts: `http`, `https` (and, through them, framework) servers. */
+export type AttachableServer = NetServer
+
+export class ShutdownController extends EventEmitter<ShutdownEvents> {
+  readonly #options: ResolvedOptions
+  readonly #clock: Clock
+  readonly #log: Log
+  readonly #host: ProcessHost
+  readonly #tracker: ConnectionTracker
+  readonly #hooks: HookRunner
+  readonly #drain = new AbortController()
+  readonly #servers: NetServer[] = []
+  readonly #participant: Participant
+  #unregister: (() => void) | undefined
+  #state: ShutdownState = 'starting'
+  #promise: Promise<ShutdownReport> | undefined
+  #report: ShutdownReport | undefined
+
+  constructor(options?: ShutdownOptions, host: ProcessHost = processHost()) {
+    super()
+    this.#options = resolveOptions(options, host.platform, host.env)
+    this.#host = host
+    this.#clock = this.#options.clock ?? systemClock
+    this.#log = toLog(this.#options.logger, console)
+    this.#tracker = new ConnectionTracker(this.#clock, this.#options.idleLingerMs)
+    this.#hooks = new HookRunner(this.#options.phases, this.#options.hookTimeoutMs, this.#clock, this.#log)
+    // Every request handler may listen to this one signal.
+    setMaxListeners(0, this.#drain.signal)
+    const exit = this.#options.exit
+    this.#participant = {
+      signals: this.#options.signals,
+      exitsProcess: exit === true,
+      trigger: (trigger) => this.#begin(trigger).then((report) => report.exitCode),
+      abandon: (signal, code) => {
+        this.#log('error', `second ${signal} during shutdown: exiting now with code ${code}`, { state: this.#state })
+        if (typeof exit === 'function') exit(code)
+      },
+    }
+    if (this.#options.signals.length > 0) this.#unregister = host.register(this.#participant)
+  }
+
+  /** Where the lifecycle is now. */
+  get state(): ShutdownState {
+    return this.#state
+  }
+
+  /** Whether readiness passes: started and not shutting down. */
+  get isReady(): boolean {
+    return this.#state === 'serving'
+  }
+
+  /** Whether a shutdown has started. */
+  get isShuttingDown(): boolean {
+    return ORDER[this.#state] >= ORDER.leaving
+  }
+
+  /**
+   * Aborts when the drain starts. Streaming handlers (SSE, long polls) listen
+   * to it to end their response so the client reconnects elsewhere.
+   */
+  get signal(): AbortSignal {
+    return this.#drain.signal
+  }
+
+  /** Requests in flight on attached servers right now. */
+  get inFlight(): number {
+    return this.#tracker.inFlight
+  }
+
+  /** The final report, once the shutdown has finished. */
+  get report(): ShutdownReport | undefined {
+    return this.#report
+  }
+
+  /** The resolved options, defaults filled in. */
+  get options(): Readonly<ResolvedOptions> {
+    return this.#options
+  }
+
+  /**
+   * Tracks a server's connections and requests and drains it on shutdown.
+   * Attach right after creating it (connections accepted before are adopted
+   * on their first request). Returns the server.
+   */
+  attach<S extends AttachableServer>(server: S): S {
+    if (!(server instanceof NetServer) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function') {
+      throw new LastcallOptionError('attach(server)', server, 'an http or https server (net.Server that emits "request")')
+    }
+    if (this.#servers.includes(server)) return server
+    this.#servers.push(server)
+    const keepAlive = this.#options.keepAliveTimeoutMs
+    if (keepAlive !== undefined && 'keepAliveTimeout' in server) {
+      const http = server as unknown as HttpServer
+      http.keepAliveTimeout = keepAlive
+      // Above keepAliveTimeout, so a connection is never timed out for a head it is about to receive.
+      http.headersTimeout = keepAlive + 1000
+      if (http.requestTimeout > 0 && http.requestTimeout < http.headersTimeout) http.requestTimeout = http.headersTimeout
+    }
+    this.#tracker.add(server)
+    if (!server.listening) server.once('listening', () => this.#maybeReady())
+    this.#maybeReady()
+    return server
+  }
+
+  /**
+   * Registers a cleanup hook. Hooks of one phase run in parallel; phases run
+   * in order. Returns a function that removes the hook.
+   */
+  onShutdown(name: string, fn: ShutdownHook, options?: HookOptions): () => void {
+    return this.#hooks.add(name, fn, options)
+  }
+
+  /** Marks the service ready (readiness passes) if it is still starting. */
+  ready(): void {
+    if (this.#state !== 'starting') return
+    this.#setState('serving')
+    this.#host.notifyReady()
+  }
+
+  /**
+   * Starts the shutdown. Resolves with the report when it is over; calling it
+   * again returns the same promise.
+   */
+  shutdown(reason = 'shutdown() called'): Promise<ShutdownReport> {
+    if (typeof reason !== 'string') throw new LastcallOptionError('shutdown(reason)', reason, 'a string')
+    if (this.#unregister) this.#host.started(this.#participant)
+    return this.#begin({ type: 'manual', reason })
+  }
+
+  /** Counts a request an adapter rejected with 503, for the report. */
+  countRejected(): void {
+    this.#tracker.countRejected()
+  }
+
+  /** Removes the signal listeners this controller installed. */
+  dispose(): void {
+    this.#unregister?.()
+    this.#unregister = undefined
+  }
+
+  #maybeReady(): void {
+    if (this.#state !== 'starting' || this.#options.manualReady) return
+    if (this.#servers.length === 0 || !this.#servers.every((s) => s.listening)) return
+    this.ready()
+  }
+
+  #setState(next: ShutdownState): void {
+    const previous = this.#state
+    if (ORDER[next] <= ORDER[previous]) throw new LastcallError('LASTCALL_INVALID_STATE', `lastcall: cannot go from ${previous} to ${next}`)
+    this.#state = next
+    this.emit('state', next, previous)
+  }
+
+  #begin(trigger: Trigger): Promise<ShutdownReport> {
+    this.#promise ??= this.#run(trigger)
+    return this.#promise
+  }
+
+  async #run(trigger: Trigger): Promise<ShutdownReport> {
+    const clock = this.#clock
+    const o = this.#options
+    const t0 = clock.now()
+    const startedAt = new Date()
+    const timeline: PhaseTiming[] = []
+    const mark = (state: PhaseTiming['state']): void => {
+      const offsetMs = Math.round(clock.now() - t0)
+      timeline.push({ state, at: new Date(startedAt.getTime() + offsetMs).toISOString(), offsetMs })
+      this.#setState(state)
+    }
+    let readinessDelay: ReadinessDelayReport = { durationMs: 0, rule: 'none' }
+    let settle!: (report: ShutdownReport) => void
+    const done = new Promise<ShutdownReport>((resolve) => (settle = resolve))
+    let finished = false
+    const finish = (timedOut: boolean): void => {
+      if (finished) return
+      finished = true
+      clock.clearTimeout(overall)
+      const pending: string[] = []
+      if (timedOut) {
+        if (this.#tracker.inFlight > 0) pending.push(`${this.#tracker.inFlight} requests`)
+        if (this.#tracker.open > 0) pending.push(`${this.#tracker.open} connections`)
+        if (this.#state === 'leaving') pending.push('readiness delay')
+        pending.push(...this.#hooks.pending().map((h) => `hook ${h}`))
+        this.#hooks.abandon()
+        this.#tracker.force()
+      }
+      mark('closed')
+      const hooks = this.#hooks.results()
+      const failed = hooks.some((h) => h.outcome !== 'ok')
+      const forced = this.#tracker.requests.forced + this.#tracker.connections.forced
+      const report: ShutdownReport = {
+        trigger,
+        startedAt: startedAt.toISOString(),
+        durationMs: Math.round(clock.now() - t0),
+        timeline,
+        readinessDelay,
+        requests: { ...this.#tracker.requests },
+        connections: { ...this.#tracker.connections, byKind: { ...this.#tracker.connections.byKind } },
+        hooks,
+        timedOut,
+        pending,
+        exitCode: timedOut || failed || forced > 0 ? 1 : 0,
+      }
+      this.#report = report
+      this.#log(report.exitCode === 0 ? 'info' : 'warn', `shutdown finished with exit code ${report.exitCode} in ${report.durationMs} ms`, {
+        exitCode: report.exitCode, timedOut, requests: report.requests, pending: pending.length > 0 ? pending : undefined,
+      })
+      this.emit('closed', report)
+      settle(report)
+      this.#exit(report.exitCode)
+    }
+
+    const overall: TimerHandle = clock.setTimeout(() => {
+      this.#log('error', `shutdown did not finish within timeoutMs (${o.timeoutMs} ms); exiting anyway`, { state: this.#state })
+      finish(true)
+    }, o.timeoutMs)
+    const abandoned = new AbortController()
+    done.then(() => abandoned.abort(), () => {})
+
+    this.#tracker.startCounting()
+    this.#hooks.begin(t0)
+    this.#log('info', `shutdown started by ${triggerLabel(trigger)}; readiness now failing`, { readinessDelayMs: o.readinessDelayMs, drainTimeoutMs: o.drainTimeoutMs, timeoutMs: o.timeoutMs })
+    mark('leaving')
+    const early: Promise<void>[] = [this.#hooks.runFrom('shutdown', trigger)]
+
+    try {
+      if (o.readinessDelayMs > 0) {
+        await delay(clock, o.readinessDelayMs, abandoned.signal)
+        readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: 'fixed' }
+      }
+      if (finished) return done
+
+      mark('draining')
+      this.#drain.abort(new LastcallError('LASTCALL_INVALID_STATE', 'lastcall: the server is draining'))
+      this.#log('info', 'draining', { inFlight: this.#tracker.inFlight, connections: this.#tracker.open })
+      early.push(this.#hooks.runFrom('drain', trigger))
+      const deadline = clock.setTimeout(() => {
+        if (this.#tracker.idle && this.#tracker.inFlight === 0) return
+        this.#log('warn', `drain deadline (${o.drainTimeoutMs} ms): destroying ${this.#tracker.open} connections with ${this.#tracker.inFlight} requests in flight`)
+        this.#tracker.force()
+      }, o.drainTimeoutMs)
+      await this.#tracker.drain()
+      clock.clearTimeout(deadline)
+      await Promise.all(early)
+      if (finished) return done
+
+      mark('closing')
+      await this.#hooks.runFrom('cleanup', trigger)
+    } catch (error) {
+      if (finished) return done
+      this.#log('error', `shutdown failed: ${error instanceof Error ? error.message : String(error)}`, { err: error })
+    }
+    finish(false)
+    return done
+  }
+
+  #exit(code: number): void {
+    const exit = this.#options.exit
+    if (typeof exit === 'function') exit(code)
+    if (exit === true || this.#unregister) this.#host.finished(this.#participant, code)
+  }
+}
+
+/**
+ * Creates a shutdown controller: attach servers to it, register cleanup
+ * hooks, and it drains them on SIGTERM/SIGINT (or `shutdown()`).
+ */
+export function createShutdown(options?: ShutdownOptions): ShutdownController {
+  return new ShutdownController(options)
+}
