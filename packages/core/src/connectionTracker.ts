@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
 import type { Clock, TimerHandle } from './clock.js'
+import { RequestTimeoutError } from './errors.js'
 
 /** How a tracked connection speaks. */
 export type ConnectionKind = 'http1' | 'h2' | 'upgraded'
@@ -34,6 +35,8 @@ export interface RequestCounts {
   aborted: number
   /** Requests still in flight at the drain deadline, cut off. */
   forced: number
+  /** Requests that passed `requestTimeoutMs` after shutdown started. */
+  timedOut: number
 }
 
 export interface ConnectionCounts {
@@ -51,6 +54,25 @@ export interface ConnectionCounts {
   byKind: Record<ConnectionKind, number>
 }
 
+interface RequestDeadline {
+  readonly controller: AbortController
+  readonly signal: AbortSignal
+  readonly timer: TimerHandle
+}
+
+export interface TrackerOptions {
+  lingerMs: number
+  /** Per-request deadline; undefined for none. */
+  requestTimeoutMs: number | undefined
+  /** Aborts when the drain starts; every request's signal follows it. */
+  drainSignal: AbortSignal
+  /** Called when a request passes its deadline, before it is answered or cut off. */
+  onRequestTimeout?: (req: IncomingMessage) => void
+}
+
+/** Sent when a request passes `requestTimeoutMs`, and by adapters for requests they reject. */
+export const RETRY_AFTER_SECONDS = 1
+
 interface ServerEntry {
   server: NetServer
   closed: boolean
@@ -65,7 +87,7 @@ interface ServerEntry {
  * only timers are the linger sweep and the deadline, and only while draining.
  */
 export class ConnectionTracker {
-  readonly requests: RequestCounts = { inFlightAtDrain: 0, arrivedDuringShutdown: 0, completed: 0, rejected: 0, aborted: 0, forced: 0 }
+  readonly requests: RequestCounts = { inFlightAtDrain: 0, arrivedDuringShutdown: 0, completed: 0, rejected: 0, aborted: 0, forced: 0, timedOut: 0 }
   readonly connections: ConnectionCounts = {
     openAtDrain: 0, closedIdle: 0, closedAfterResponse: 0, closedByClient: 0, forced: 0,
     byKind: { http1: 0, h2: 0, upgraded: 0 },
@@ -73,6 +95,8 @@ export class ConnectionTracker {
 
   readonly #clock: Clock
   readonly #lingerMs: number
+  readonly #options: TrackerOptions
+  readonly #deadlines = new WeakMap<IncomingMessage, RequestDeadline>()
   readonly #records = new Map<Socket, ConnectionRecord>()
   /** TLS connections before their handshake, keyed by remote address and port. */
   readonly #handshaking = new Map<string, Socket>()
@@ -88,9 +112,10 @@ export class ConnectionTracker {
   readonly #onRawClose: (this: Socket) => void
   readonly #onResponseClose: (this: ServerResponse) => void
 
-  constructor(clock: Clock, lingerMs: number) {
+  constructor(clock: Clock, options: TrackerOptions) {
     this.#clock = clock
-    this.#lingerMs = lingerMs
+    this.#lingerMs = options.lingerMs
+    this.#options = options
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const tracker = this
     this.#onSocketClose = function (this: Socket) {
@@ -235,6 +260,35 @@ export class ConnectionTracker {
     res.on('close', this.#onResponseClose)
     if (this.#counting) this.requests.arrivedDuringShutdown++
     if (this.#draining) res.setHeader('Connection', 'close')
+    if (this.#options.requestTimeoutMs !== undefined) this.#startDeadline(req, res, this.#options.requestTimeoutMs)
+  }
+
+  /**
+   * The signal a handler should follow: it aborts when the drain starts, or
+   * when the request passes `requestTimeoutMs`.
+   */
+  signalFor(req: IncomingMessage): AbortSignal {
+    return this.#deadlines.get(req)?.signal ?? this.#options.drainSignal
+  }
+
+  #startDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {
+    const controller = new AbortController()
+    const timer = this.#clock.setTimeout(() => this.#expire(req, res, controller), ms)
+    this.#deadlines.set(req, { controller, timer, signal: AbortSignal.any([controller.signal, this.#options.drainSignal]) })
+  }
+
+  #expire(req: IncomingMessage, res: ServerResponse, controller: AbortController): void {
+    if (res.writableEnded) return
+    if (this.#counting) this.requests.timedOut++
+    this.#options.onRequestTimeout?.(req)
+    controller.abort(new RequestTimeoutError(this.#options.requestTimeoutMs ?? 0))
+    if (res.headersSent) {
+      // Half a response is out: the only honest end is to cut the connection.
+      res.destroy()
+      return
+    }
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
+    res.end('Service Unavailable: request deadline passed\n')
   }
 
   #track(socket: Socket): ConnectionRecord {
@@ -248,6 +302,10 @@ export class ConnectionTracker {
 
   #responseClosed(res: ServerResponse): void {
     this.#inFlight--
+    if (this.#options.requestTimeoutMs !== undefined) {
+      const deadline = this.#deadlines.get(res.req)
+      if (deadline !== undefined) this.#clock.clearTimeout(deadline.timer)
+    }
     if (this.#counting && !this.#forcing) {
       if (res.writableFinished) this.requests.completed++
       else this.requests.aborted++

@@ -10,6 +10,8 @@ export type LastcallErrorCode =
   | 'LASTCALL_CHECK_FAILED'
   | 'LASTCALL_SHUTDOWN_TIMEOUT'
   | 'LASTCALL_INVALID_STATE'
+  | 'LASTCALL_REQUEST_TIMEOUT'
+  | 'LASTCALL_DRAINING'
 
 export class LastcallError extends Error {
   readonly code: LastcallErrorCode
@@ -48,6 +50,22 @@ export class CheckTimeoutError extends LastcallError {
   constructor(check: string, timeoutMs: number) {
     super('LASTCALL_CHECK_TIMEOUT', `lastcall: check "${check}" did not answer within ${timeoutMs} ms`)
     this.name = 'CheckTimeoutError'
+  }
+}
+
+/** The reason a request's signal aborts when it passes `requestTimeoutMs`. */
+export class RequestTimeoutError extends LastcallError {
+  constructor(timeoutMs: number) {
+    super('LASTCALL_REQUEST_TIMEOUT', `lastcall: request did not finish within requestTimeoutMs (${timeoutMs} ms)`)
+    this.name = 'RequestTimeoutError'
+  }
+}
+
+/** The reason the drain signal aborts: the server is draining, finish up. */
+export class DrainingError extends LastcallError {
+  constructor() {
+    super('LASTCALL_DRAINING', 'lastcall: the server is draining; finish the response so the client can go elsewhere')
+    this.name = 'DrainingError'
   }
 }
 

@@ -2,6 +2,7 @@ import { constants } from 'node:os'
 import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
 import { isLogger, type Logger } from './logger.js'
+import type { ProbeOptions } from './probes.js'
 
 /** When a cleanup phase begins, relative to the shutdown's own states. */
 export type PhaseStart = 'shutdown' | 'drain' | 'cleanup'
@@ -101,6 +102,27 @@ export interface ShutdownOptions {
    */
   manualReady?: boolean
   /**
+   * What happens to a request that arrives on an existing connection while
+   * draining. `'serve'`: it is served, with `Connection: close`, so nothing a
+   * client already sent is lost. `'reject'`: it gets 503 with `Retry-After`.
+   * Once cleanup has begun, requests are always rejected: the resources they
+   * need may be gone.
+   * @default 'serve'
+   */
+  whileDraining?: 'serve' | 'reject'
+  /**
+   * A deadline for every request, in normal operation and while draining.
+   * When it passes, the request's signal aborts and the client gets 503 if no
+   * response head was sent yet, or its connection is destroyed otherwise.
+   * @default undefined (no per-request deadline)
+   */
+  requestTimeoutMs?: number
+  /**
+   * Health, readiness and startup endpoints. `false` turns them all off.
+   * @default see `ProbeOptions`
+   */
+  probes?: ProbeOptions | false
+  /**
    * Timers and time source. For tests.
    * @default the system clock
    */
@@ -124,13 +146,16 @@ export interface ResolvedOptions {
   keepAliveTimeoutMs: number | undefined
   phases: readonly Required<PhaseDefinition>[]
   manualReady: boolean
+  whileDraining: 'serve' | 'reject'
+  requestTimeoutMs: number | undefined
+  probes: ProbeOptions | false
   clock: Clock | undefined
   env: Readonly<Record<string, string | undefined>>
 }
 
 const KNOWN_KEYS = new Set<string>([
   'readinessDelayMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
-  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'clock', 'env',
+  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
 ])
 
 /** Signals that cannot be caught, or that Node reserves. */
@@ -178,6 +203,13 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   if (o.idleLingerMs !== undefined) assertDuration('idleLingerMs', o.idleLingerMs)
   if (o.hookTimeoutMs !== undefined) assertDuration('hookTimeoutMs', o.hookTimeoutMs, { allowZero: false })
   if (o.keepAliveTimeoutMs !== undefined) assertDuration('keepAliveTimeoutMs', o.keepAliveTimeoutMs, { allowZero: false })
+  if (o.requestTimeoutMs !== undefined) assertDuration('requestTimeoutMs', o.requestTimeoutMs, { allowZero: false })
+  if (o.whileDraining !== undefined && o.whileDraining !== 'serve' && o.whileDraining !== 'reject') {
+    throw new LastcallOptionError('whileDraining', o.whileDraining, '"serve" or "reject"')
+  }
+  if (o.probes !== undefined && o.probes !== false && (typeof o.probes !== 'object' || o.probes === null || Array.isArray(o.probes))) {
+    throw new LastcallOptionError('probes', o.probes, 'false or an object of probe options')
+  }
 
   if (o.exit !== undefined && typeof o.exit !== 'boolean' && typeof o.exit !== 'function') {
     throw new LastcallOptionError('exit', o.exit, 'true, false or a function (code) => void')
@@ -227,6 +259,9 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     phases,
     manualReady: o.manualReady ?? false,
+    whileDraining: o.whileDraining ?? 'serve',
+    requestTimeoutMs: o.requestTimeoutMs,
+    probes: o.probes ?? {},
     clock: o.clock,
     env,
   }

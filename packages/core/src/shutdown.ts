@@ -1,11 +1,12 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
-import type { Server as HttpServer } from 'node:http'
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
-import { ConnectionTracker } from './connectionTracker.js'
-import { LastcallError, LastcallOptionError } from './errors.js'
+import { ConnectionTracker, RETRY_AFTER_SECONDS } from './connectionTracker.js'
+import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { toLog, type Log } from './logger.js'
+import { Probes } from './probes.js'
 import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { triggerLabel } from './report.js'
@@ -24,6 +25,9 @@ import { processHost, type Participant, type ProcessHost, type Trigger } from '.
  * - closed: the report is final.
  */
 export type ShutdownState = 'starting' | 'serving' | 'leaving' | 'draining' | 'closing' | 'closed'
+
+/** How often failing startup checks are tried again until they pass. */
+const STARTUP_RETRY_MS = 1000
 
 const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
 
@@ -44,11 +48,13 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   readonly #host: ProcessHost
   readonly #tracker: ConnectionTracker
   readonly #hooks: HookRunner
+  readonly #probes: Probes
   readonly #drain = new AbortController()
   readonly #servers: NetServer[] = []
   readonly #participant: Participant
   #unregister: (() => void) | undefined
   #state: ShutdownState = 'starting'
+  #checkingStartup = false
   #promise: Promise<ShutdownReport> | undefined
   #report: ShutdownReport | undefined
 
@@ -58,7 +64,17 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.#host = host
     this.#clock = this.#options.clock ?? systemClock
     this.#log = toLog(this.#options.logger, console)
-    this.#tracker = new ConnectionTracker(this.#clock, this.#options.idleLingerMs)
+    this.#tracker = new ConnectionTracker(this.#clock, {
+      lingerMs: this.#options.idleLingerMs,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      drainSignal: this.#drain.signal,
+      onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, url: req.url }),
+    })
+    this.#probes = new Probes(this.#options.probes === false ? {} : this.#options.probes, {
+      state: () => (this.#state === 'starting' ? 'starting' : this.#state === 'serving' ? 'serving' : 'shutting-down'),
+      clock: this.#clock,
+      log: this.#log,
+    })
     this.#hooks = new HookRunner(this.#options.phases, this.#options.hookTimeoutMs, this.#clock, this.#log)
     // Every request handler may listen to this one signal.
     setMaxListeners(0, this.#drain.signal)
@@ -163,9 +179,64 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     return this.#begin({ type: 'manual', reason })
   }
 
+  /**
+   * Whether a request arriving now must be rejected with 503: cleanup has
+   * begun, or the drain started and `whileDraining` is `'reject'`.
+   * Adapters ask this for every request that is not a probe.
+   */
+  shouldReject(): boolean {
+    const order = ORDER[this.#state]
+    if (order >= ORDER.closing) return true
+    return order === ORDER.draining && this.#options.whileDraining === 'reject'
+  }
+
   /** Counts a request an adapter rejected with 503, for the report. */
   countRejected(): void {
     this.#tracker.countRejected()
+  }
+
+  /**
+   * Answers a request rejected during shutdown: 503, `Retry-After`,
+   * `Connection: close`, counted. For plain node:http handlers; adapters
+   * send the same status and headers in their framework's shape.
+   */
+  reject(res: ServerResponse): void {
+    this.countRejected()
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
+    res.end('Service Unavailable: shutting down\n')
+  }
+
+  /**
+   * The signal a request's handler should follow: it aborts when the drain
+   * starts (and at the request's `requestTimeoutMs`, when set).
+   */
+  signalFor(req: IncomingMessage): AbortSignal {
+    return this.#tracker.signalFor(req)
+  }
+
+  /**
+   * Answers the request if it is a probe (`/healthz`, `/readyz`, ...) and
+   * returns true; returns false for any other request.
+   */
+  handleProbe(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.#options.probes === false) return false
+    return this.#probes.handle(req, res)
+  }
+
+  /**
+   * A `node:http` request listener: probes first, then 503 for what can no
+   * longer be served, then `handler`.
+   */
+  handler(handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      if (this.handleProbe(req, res)) return
+      if (this.shouldReject()) return this.reject(res)
+      handler(req, res)
+    }
   }
 
   /** Removes the signal listeners this controller installed. */
@@ -175,9 +246,21 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   }
 
   #maybeReady(): void {
-    if (this.#state !== 'starting' || this.#options.manualReady) return
+    if (this.#state !== 'starting' || this.#options.manualReady || this.#checkingStartup) return
     if (this.#servers.length === 0 || !this.#servers.every((s) => s.listening)) return
-    this.ready()
+    this.#checkingStartup = true
+    this.#probes.startupPassed().then(
+      (passed) => {
+        this.#checkingStartup = false
+        if (passed) this.ready()
+        else this.#clock.setTimeout(() => this.#maybeReady(), STARTUP_RETRY_MS)
+      },
+      (error: unknown) => {
+        this.#checkingStartup = false
+        this.#log('error', 'startup checks threw', { err: error })
+        this.#clock.setTimeout(() => this.#maybeReady(), STARTUP_RETRY_MS)
+      },
+    )
   }
 
   #setState(next: ShutdownState): void {
@@ -267,7 +350,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       if (finished) return done
 
       mark('draining')
-      this.#drain.abort(new LastcallError('LASTCALL_INVALID_STATE', 'lastcall: the server is draining'))
+      this.#drain.abort(new DrainingError())
       this.#log('info', 'draining', { inFlight: this.#tracker.inFlight, connections: this.#tracker.open })
       early.push(this.#hooks.runFrom('drain', trigger))
       const deadline = clock.setTimeout(() => {
