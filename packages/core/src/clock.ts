@@ -1,12 +1,13 @@
 /**
  * The timers lastcall uses, injectable so tests can drive time by hand.
- * Every timer lastcall starts is `unref()`ed: a pending shutdown timer must
- * never be the reason a process stays alive.
+ * Timers are `unref()`ed unless `keepAlive` is set: only the bound on a
+ * running shutdown holds the process open, so that a hook awaiting a promise
+ * with nothing else behind it cannot let Node exit early with code 0 and no report.
  */
 export interface Clock {
   /** Milliseconds from an arbitrary origin; only differences are used. */
   now(): number
-  setTimeout(fn: () => void, ms: number): TimerHandle
+  setTimeout(fn: () => void, ms: number, keepAlive?: boolean): TimerHandle
   clearTimeout(handle: TimerHandle): void
 }
 
@@ -14,9 +15,9 @@ export type TimerHandle = unknown
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, keepAlive = false) {
     const timer = setTimeout(fn, ms)
-    timer.unref()
+    if (!keepAlive) timer.unref()
     return timer
   },
   clearTimeout(handle) {

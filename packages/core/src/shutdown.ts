@@ -332,7 +332,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const overall: TimerHandle = clock.setTimeout(() => {
       this.#log('error', `shutdown did not finish within timeoutMs (${o.timeoutMs} ms); exiting anyway`, { state: this.#state })
       finish(true)
-    }, o.timeoutMs)
+    }, o.timeoutMs, true)
     const abandoned = new AbortController()
     done.then(() => abandoned.abort(), () => {})
 

@@ -1,0 +1,354 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { connect, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createShutdown, type ShutdownController, type ShutdownOptions } from '../src/index.js'
+import { keepAliveAgent, listen, send, type Outcome } from './helpers.js'
+
+const cleanup: Array<() => void> = []
+afterEach(() => {
+  for (const fn of cleanup.splice(0)) fn()
+})
+
+function setup(options: ShutdownOptions = {}, handler?: (req: IncomingMessage, res: ServerResponse) => void) {
+  const shutdown = createShutdown({ signals: [], exit: false, logger: false, ...options })
+  const arrived: IncomingMessage[] = []
+  const server = createServer(
+    shutdown.handler((req, res) => {
+      arrived.push(req)
+      server.emit('app-request', req)
+      if (handler) return handler(req, res)
+      const url = new URL(req.url ?? '/', 'http://x')
+      if (url.pathname === '/slow') {
+        const timer = setTimeout(() => res.end('slow'), Number(url.searchParams.get('ms') ?? 200))
+        res.on('close', () => clearTimeout(timer))
+        return
+      }
+      if (url.pathname === '/hang') return
+      res.end('ok')
+    }),
+  )
+  shutdown.attach(server)
+  cleanup.push(() => server.closeAllConnections(), () => server.close())
+  return { shutdown, server, arrived }
+}
+
+function untilState(shutdown: ShutdownController, state: string): Promise<void> {
+  if (shutdown.state === state) return Promise.resolve()
+  return new Promise((resolve) => {
+    const on = (s: string) => {
+      if (s !== state) return
+      shutdown.off('state', on)
+      resolve()
+    }
+    shutdown.on('state', on)
+  })
+}
+
+function isResetOnReuse(outcome: Outcome): boolean {
+  return !outcome.ok && outcome.reused && outcome.code !== 'ECONNREFUSED'
+}
+
+describe('ShutdownController drain', () => {
+  it('lets an in-flight request finish with 200 and reports it', async () => {
+    const { shutdown, server } = setup()
+    const port = await listen(server)
+    const pending = send(port, '/slow?ms=300')
+    await once(server, 'app-request')
+    const report = await shutdown.shutdown('test')
+    const outcome = await pending
+    expect(outcome.ok && outcome.reply.status).toBe(200)
+    expect(report.exitCode).toBe(0)
+    expect(report.requests).toMatchObject({ inFlightAtDrain: 1, completed: 1, forced: 0 })
+    expect(report.timeline.map((t) => t.state)).toEqual(['leaving', 'draining', 'closing', 'closed'])
+    expect(shutdown.state).toBe('closed')
+  })
+
+  it('stops accepting new connections once draining, while keeping existing ones', async () => {
+    const { shutdown, server } = setup()
+    const port = await listen(server)
+    const agent = keepAliveAgent()
+    cleanup.push(() => agent.destroy())
+    const slow = send(port, '/slow?ms=300', { agent })
+    await once(server, 'app-request')
+    const done = shutdown.shutdown()
+    await untilState(shutdown, 'draining')
+    const fresh = await send(port, '/', { agent: false })
+    expect(fresh).toMatchObject({ ok: false, code: 'ECONNREFUSED' })
+    expect((await slow).ok).toBe(true)
+    await done
+  })
+
+  it('answers a request on a reused keep-alive socket during the drain, with Connection: close', async () => {
+    const { shutdown, server } = setup({ idleLingerMs: 5000 })
+    const port = await listen(server)
+    const agent = keepAliveAgent(false, 1)
+    cleanup.push(() => agent.destroy())
+    const first = await send(port, '/', { agent })
+    expect(first.ok && first.reply.headers.connection).toBe('keep-alive')
+    const done = shutdown.shutdown()
+    await untilState(shutdown, 'draining')
+    const second = await send(port, '/', { agent })
+    expect(second.ok).toBe(true)
+    if (!second.ok) return
+    expect(second.reply.reused).toBe(true)
+    expect(second.reply.status).toBe(200)
+    expect(second.reply.headers.connection).toBe('close')
+    const report = await done
+    expect(report.connections.closedAfterResponse).toBe(1)
+    expect(report.exitCode).toBe(0)
+  })
+
+  it('ends a keep-alive socket whose response head went out before the drain, when that response finishes', async () => {
+    const { shutdown, server } = setup({}, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      res.write('part one;')
+      shutdown.signal.addEventListener('abort', () => res.end('part two'))
+    })
+    const port = await listen(server)
+    const agent = keepAliveAgent(false, 1)
+    cleanup.push(() => agent.destroy())
+    const pending = send(port, '/', { agent })
+    await once(server, 'app-request')
+    const report = await shutdown.shutdown()
+    const outcome = await pending
+    expect(outcome.ok && outcome.reply.body).toBe('part one;part two')
+    expect(outcome.ok && outcome.reply.headers.connection).toBe('keep-alive')
+    expect(report.connections).toMatchObject({ closedAfterResponse: 1, forced: 0 })
+  })
+
+  it('closes an idle keep-alive socket only after the linger, and counts it', async () => {
+    const { shutdown, server } = setup({ idleLingerMs: 100 })
+    const port = await listen(server)
+    const agent = keepAliveAgent(false, 1)
+    cleanup.push(() => agent.destroy())
+    await send(port, '/', { agent })
+    const report = await shutdown.shutdown()
+    expect(report.connections).toMatchObject({ openAtDrain: 1, closedIdle: 1, forced: 0 })
+    // It waited at least the linger, and nowhere near the drain deadline.
+    const drain = report.timeline.find((t) => t.state === 'draining')!.offsetMs
+    const closing = report.timeline.find((t) => t.state === 'closing')!.offsetMs
+    expect(closing - drain).toBeGreaterThanOrEqual(99)
+    expect(closing - drain).toBeLessThan(5000)
+    expect(report.exitCode).toBe(0)
+  })
+
+  it('keeps keep-alive clients (http.Agent and fetch) hammering through the drain free of resets on reused sockets', async () => {
+    const { shutdown, server } = setup({ idleLingerMs: 200 })
+    const port = await listen(server)
+    const agents = [keepAliveAgent(false, 4), keepAliveAgent(false, 4)]
+    cleanup.push(() => agents.forEach((a) => a.destroy()))
+    const outcomes: Outcome[] = []
+    const fetchErrors: string[] = []
+    let fetchOk = 0
+    let stop = false
+    let served = 0
+    server.on('app-request', () => {
+      served++
+      if (served === 400) void shutdown.shutdown('mid-load')
+    })
+    const agentLoop = async (agent: ReturnType<typeof keepAliveAgent>, path: string) => {
+      for (let i = 0; i < 400 && !stop; i++) {
+        const outcome = await send(port, path, { agent, method: i % 3 === 0 ? 'POST' : 'GET', body: i % 3 === 0 ? 'x'.repeat(100) : undefined })
+        outcomes.push(outcome)
+        if (!outcome.ok && outcome.code === 'ECONNREFUSED') return
+      }
+    }
+    const fetchLoop = async () => {
+      for (let i = 0; i < 400 && !stop; i++) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/`)
+          await res.text()
+          fetchOk++
+        } catch (error) {
+          const cause = (error as { cause?: { code?: string } }).cause
+          const code = cause?.code ?? String(error)
+          if (code === 'ECONNREFUSED') return
+          fetchErrors.push(code)
+        }
+      }
+    }
+    const loops = [
+      ...agents.flatMap((a) => [agentLoop(a, '/'), agentLoop(a, '/'), agentLoop(a, '/slow?ms=20'), agentLoop(a, '/')]),
+      fetchLoop(), fetchLoop(), fetchLoop(), fetchLoop(),
+    ]
+    const report = await new Promise<Awaited<ReturnType<ShutdownController['shutdown']>>>((resolve) => shutdown.on('closed', resolve))
+    stop = true
+    await Promise.all(loops)
+    expect(outcomes.filter(isResetOnReuse)).toEqual([])
+    expect(fetchErrors).toEqual([])
+    expect(outcomes.filter((o) => o.ok).length + fetchOk).toBeGreaterThanOrEqual(400)
+    expect(report.requests.forced).toBe(0)
+    expect(report.exitCode).toBe(0)
+    // Everything answered during the drain told the client to go away.
+    const duringDrain = outcomes.filter((o) => o.ok && o.reply.headers.connection === 'close')
+    expect(duringDrain.length).toBeGreaterThan(0)
+  })
+
+  it('closes a socket that never sent a request after the linger, not at the deadline', async () => {
+    const { shutdown, server } = setup({ idleLingerMs: 50, drainTimeoutMs: 10_000 })
+    const port = await listen(server)
+    let accepted = 0
+    const bothAccepted = new Promise<void>((resolve) => server.on('connection', () => ++accepted === 2 && resolve()))
+    const silent = connect(port, '127.0.0.1')
+    const half = connect(port, '127.0.0.1')
+    cleanup.push(() => silent.destroy(), () => half.destroy())
+    await Promise.all([once(silent, 'connect'), once(half, 'connect'), bothAccepted])
+    half.write('GET / HTTP/1.1\r\nHost: x\r\n')
+    const closed = Promise.all([once(silent, 'close'), once(half, 'close')])
+    const report = await shutdown.shutdown()
+    await closed
+    expect(report.connections).toMatchObject({ closedIdle: 2, forced: 0 })
+    expect(report.exitCode).toBe(0)
+    expect(report.durationMs).toBeLessThan(5000)
+  })
+
+  it('cuts off a hanging handler at drainTimeoutMs, counts it and exits non-zero', async () => {
+    const { shutdown, server } = setup({ drainTimeoutMs: 300 })
+    const port = await listen(server)
+    const pending = send(port, '/hang')
+    await once(server, 'app-request')
+    const report = await shutdown.shutdown()
+    expect(await pending).toMatchObject({ ok: false })
+    expect(report.requests.forced).toBe(1)
+    expect(report.connections.forced).toBe(1)
+    expect(report.exitCode).toBe(1)
+  })
+
+  it('cuts off a client that never reads its response at drainTimeoutMs', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 'x')
+    const { shutdown, server } = setup({ drainTimeoutMs: 300 }, (_req, res) => res.end(big))
+    const port = await listen(server)
+    const socket: Socket = connect(port, '127.0.0.1')
+    cleanup.push(() => socket.destroy())
+    await once(socket, 'connect')
+    socket.pause()
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await once(server, 'app-request')
+    const report = await shutdown.shutdown()
+    expect(report.requests.forced).toBe(1)
+    expect(report.exitCode).toBe(1)
+  })
+
+  it('aborts the drain signal when the drain starts, not before', async () => {
+    const { shutdown, server } = setup({ readinessDelayMs: 50 })
+    await listen(server)
+    const states: string[] = []
+    shutdown.on('state', (s) => states.push(s))
+    const aborted = once(shutdown.signal, 'abort').then(() => [...states])
+    const done = shutdown.shutdown()
+    expect(shutdown.signal.aborted).toBe(false)
+    expect(await aborted).toEqual(['leaving', 'draining'])
+    expect(shutdown.signal.reason).toMatchObject({ code: 'LASTCALL_DRAINING' })
+    await done
+  })
+
+  it('keeps serving normally during the readiness delay, with readiness already failing', async () => {
+    const { shutdown, server } = setup({ readinessDelayMs: 200 })
+    const port = await listen(server)
+    await untilState(shutdown, 'serving')
+    const done = shutdown.shutdown()
+    expect(shutdown.state).toBe('leaving')
+    expect(shutdown.isReady).toBe(false)
+    const agent = keepAliveAgent()
+    cleanup.push(() => agent.destroy())
+    const during = await send(port, '/', { agent })
+    expect(during.ok && during.reply.status).toBe(200)
+    expect(during.ok && during.reply.headers.connection).not.toBe('close')
+    const report = await done
+    expect(report.readinessDelay).toEqual({ durationMs: expect.any(Number), rule: 'fixed' })
+    expect(report.readinessDelay.durationMs).toBeGreaterThanOrEqual(199)
+  })
+
+  it('drains several servers together (app and admin ports)', async () => {
+    const a = setup({ idleLingerMs: 20 })
+    const admin = createServer((_req, res) => res.end('admin'))
+    cleanup.push(() => admin.close())
+    a.shutdown.attach(admin)
+    const [portA, portB] = [await listen(a.server), await listen(admin)]
+    const agent = keepAliveAgent()
+    cleanup.push(() => agent.destroy())
+    await Promise.all([send(portA, '/', { agent }), send(portB, '/', { agent })])
+    const report = await a.shutdown.shutdown()
+    expect(report.connections.closedIdle).toBe(2)
+    expect(a.server.listening).toBe(false)
+    expect(admin.listening).toBe(false)
+  })
+
+  it('shuts down cleanly before any server listens, and closes a server that listens afterwards', async () => {
+    const { shutdown, server } = setup()
+    const report = await shutdown.shutdown('early')
+    expect(report.exitCode).toBe(0)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'close')
+    expect(server.listening).toBe(false)
+  })
+
+  it('drains an HTTPS server: in-flight request completes, idle TLS socket closed', async () => {
+    const tls = { key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')), cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')) }
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, idleLingerMs: 50 })
+    const server: Server = createHttpsServer(tls, (req, res) => {
+      server.emit('app-request', req)
+      if (req.url === '/slow') setTimeout(() => res.end('slow'), 200)
+      else res.end('ok')
+    })
+    shutdown.attach(server)
+    cleanup.push(() => server.close())
+    const port = await listen(server)
+    const agent = keepAliveAgent(true, 2)
+    cleanup.push(() => agent.destroy())
+    await send(port, '/', { agent, secure: true })
+    const slow = send(port, '/slow', { agent, secure: true })
+    await once(server, 'app-request')
+    const handshakeOnly = connect(port, '127.0.0.1')
+    cleanup.push(() => handshakeOnly.destroy())
+    await once(handshakeOnly, 'connect')
+    const report = await shutdown.shutdown()
+    const outcome = await slow
+    expect(outcome.ok && outcome.reply.status).toBe(200)
+    expect(report.requests.completed).toBe(1)
+    expect(report.connections.forced).toBe(0)
+    expect(report.exitCode).toBe(0)
+  })
+
+  it('answers 503 with Retry-After for requests that pass requestTimeoutMs, and destroys ones whose head was sent', async () => {
+    const { shutdown, server } = setup({ requestTimeoutMs: 100 }, (req, res) => {
+      if (req.url === '/streaming') res.write('started')
+    })
+    const port = await listen(server)
+    const aborted: unknown[] = []
+    server.on('app-request', (req: IncomingMessage) => shutdown.signalFor(req).addEventListener('abort', (e) => aborted.push((e.target as AbortSignal).reason)))
+    const hung = await send(port, '/hang')
+    expect(hung.ok && hung.reply.status).toBe(503)
+    expect(hung.ok && hung.reply.headers['retry-after']).toBe('1')
+    const streaming = await send(port, '/streaming')
+    expect(streaming.ok).toBe(false)
+    expect(aborted).toHaveLength(2)
+    expect(aborted[0]).toMatchObject({ code: 'LASTCALL_REQUEST_TIMEOUT' })
+  })
+
+  it('rejects requests on existing connections during the drain when whileDraining is "reject"', async () => {
+    const { shutdown, server } = setup({ whileDraining: 'reject', idleLingerMs: 5000 })
+    const port = await listen(server)
+    const agent = keepAliveAgent(false, 1)
+    cleanup.push(() => agent.destroy())
+    await send(port, '/', { agent })
+    const done = shutdown.shutdown()
+    await untilState(shutdown, 'draining')
+    const rejected = await send(port, '/', { agent })
+    expect(rejected.ok && rejected.reply.status).toBe(503)
+    expect(rejected.ok && rejected.reply.headers).toMatchObject({ 'retry-after': '1', connection: 'close' })
+    expect((await done).requests.rejected).toBe(1)
+  })
+
+  it('returns the same promise when shutdown() is called twice', async () => {
+    const { shutdown } = setup()
+    const a = shutdown.shutdown()
+    const b = shutdown.shutdown('again')
+    expect(a).toBe(b)
+    expect((await a).trigger).toEqual({ type: 'manual', reason: 'shutdown() called' })
+  })
+})

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { createShutdown, LastcallOptionError } from '../src/index.js'
+
+const base = { signals: [], exit: false, logger: false } as const
+
+function optionError(fn: () => unknown): LastcallOptionError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error).toBeInstanceOf(LastcallOptionError)
+    expect((error as LastcallOptionError).code).toBe('LASTCALL_INVALID_OPTION')
+    return error as LastcallOptionError
+  }
+  throw new Error('expected a LastcallOptionError')
+}
+
+describe('createShutdown options', () => {
+  it('rejects negative and non-numeric timeouts, naming the option, the value and what is allowed', () => {
+    const negative = optionError(() => createShutdown({ ...base, drainTimeoutMs: -1 }))
+    expect(negative.option).toBe('drainTimeoutMs')
+    expect(negative.message).toBe('lastcall: option "drainTimeoutMs" must be a finite number of milliseconds from 0 to 2147483647; received number -1')
+    expect(optionError(() => createShutdown({ ...base, timeoutMs: '30s' as never })).message).toContain('received "30s"')
+    expect(optionError(() => createShutdown({ ...base, readinessDelayMs: Number.NaN })).message).toContain('received number NaN')
+    expect(optionError(() => createShutdown({ ...base, idleLingerMs: Infinity })).option).toBe('idleLingerMs')
+  })
+
+  it('rejects a timeoutMs smaller than the phases it contains', () => {
+    const error = optionError(() => createShutdown({ ...base, readinessDelayMs: 5000, drainTimeoutMs: 10_000, timeoutMs: 12_000 }))
+    expect(error.message).toContain('at least readinessDelayMs + drainTimeoutMs (5000 + 10000 = 15000)')
+    expect(error.message).toContain('received number 12000')
+  })
+
+  it('rejects unknown signal names and uncatchable signals', () => {
+    expect(optionError(() => createShutdown({ ...base, signals: ['SIGTERMM'] })).message).toContain('option "signals[0]"')
+    expect(optionError(() => createShutdown({ ...base, signals: ['SIGTERM', 'SIGKILL'] })).option).toBe('signals[1]')
+    expect(optionError(() => createShutdown({ ...base, signals: 'SIGTERM' as never })).option).toBe('signals')
+    expect(optionError(() => createShutdown({ ...base, signals: ['SIGINT', 'SIGINT'] })).message).toContain('not already listed')
+  })
+
+  it('rejects unknown keys, listing the known ones', () => {
+    const error = optionError(() => createShutdown({ ...base, drainTimeout: 5 } as never))
+    expect(error.option).toBe('drainTimeout')
+    expect(error.message).toContain('drainTimeoutMs')
+  })
+
+  it('rejects a logger without info/warn/error and a bad exit', () => {
+    expect(optionError(() => createShutdown({ ...base, logger: { info() {} } as never })).option).toBe('logger')
+    expect(optionError(() => createShutdown({ ...base, exit: 1 as never })).option).toBe('exit')
+  })
+
+  it('derives defaults from each other so any single option alone is valid', () => {
+    expect(createShutdown({ ...base }).options).toMatchObject({ readinessDelayMs: 0, drainTimeoutMs: 10_000, timeoutMs: 25_000, idleLingerMs: 250 })
+    expect(createShutdown({ ...base, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).options).toMatchObject({ readinessDelayMs: 5000, drainTimeoutMs: 10_000, timeoutMs: 25_000 })
+    // A short overall bound shrinks the phases it contains instead of failing.
+    expect(createShutdown({ ...base, timeoutMs: 8000, env: { KUBERNETES_SERVICE_HOST: 'x' } }).options).toMatchObject({ readinessDelayMs: 2000, drainTimeoutMs: 3000, timeoutMs: 8000 })
+    // A long drain grows the overall bound.
+    expect(createShutdown({ ...base, drainTimeoutMs: 40_000 }).options.timeoutMs).toBe(45_000)
+    expect(createShutdown({ ...base, readinessDelayMs: 20_000 }).options.timeoutMs).toBe(35_000)
+  })
+
+  it('defaults signals to SIGTERM and SIGINT, and [] turns them off', () => {
+    expect(createShutdown({ exit: false, logger: false, signals: [] }).options.signals).toEqual([])
+    const s = createShutdown({ exit: false, logger: false })
+    expect(s.options.signals).toEqual(['SIGTERM', 'SIGINT'])
+    s.dispose()
+  })
+
+  it('rejects phases out of start order and hooks in unknown phases', () => {
+    expect(optionError(() => createShutdown({ ...base, phases: [{ name: 'a' }, { name: 'b', start: 'drain' }] })).message).toContain('"cleanup" or later')
+    const s = createShutdown({ ...base })
+    expect(optionError(() => s.onShutdown('db', () => {}, { phase: 'nope' })).message).toContain('"deregister", "intake", "default", "stores", "telemetry"')
+    expect(optionError(() => s.onShutdown('has space', () => {})).option).toBe('onShutdown(name)')
+    s.onShutdown('db', () => {})
+    expect(optionError(() => s.onShutdown('db', () => {})).message).toContain('not already registered')
+  })
+})
