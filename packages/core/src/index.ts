@@ -9,5 +9,7 @@ export type { ConnectionCounts, ConnectionKind, RequestCounts } from './connecti
 export type { Trigger } from './signals.js'
 export type { Logger } from './logger.js'
 export type { Clock, TimerHandle } from './clock.js'
+export type { ProbeOptions, ProbeState } from './probes.js'
+export type { CheckKind, CheckOptions, HealthCheck } from './checks.js'
 export { LastcallError, LastcallOptionError, HookTimeoutError, CheckTimeoutError } from './errors.js'
 export type { LastcallErrorCode } from './errors.js'

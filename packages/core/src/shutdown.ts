@@ -6,6 +6,7 @@ import { ConnectionTracker, RETRY_AFTER_SECONDS } from './connectionTracker.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { toLog, type Log } from './logger.js'
+import type { CheckOptions, HealthCheck } from './checks.js'
 import { Probes } from './probes.js'
 import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
@@ -160,6 +161,16 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    */
   onShutdown(name: string, fn: ShutdownHook, options?: HookOptions): () => void {
     return this.#hooks.add(name, fn, options)
+  }
+
+  /**
+   * Registers a health check served by the probe endpoints (`/readyz`,
+   * `/healthz`, `/startupz`; see `CheckOptions.kind`). A check passes when it
+   * returns anything but `false`, and fails when it returns `false`, throws
+   * or passes its timeout. Returns a function that removes the check.
+   */
+  addCheck(name: string, fn: HealthCheck, options?: CheckOptions): () => void {
+    return this.#probes.addCheck(name, fn, options)
   }
 
   /** Marks the service ready (readiness passes) if it is still starting. */
