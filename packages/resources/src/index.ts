@@ -1,0 +1,5 @@
+export { closeOnShutdown, CLOSE_METHODS } from './closeOnShutdown.js'
+export type { CloseOnShutdownOptions, CloseMethod, Closeable } from './closeOnShutdown.js'
+export { ResourceCloseError } from './errors.js'
+export type { ResourceCloseReason } from './errors.js'
+export type { ResourceHookOptions, ShutdownHost } from './register.js'

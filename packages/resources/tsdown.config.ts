@@ -1,0 +1,9 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: ['src/index.ts', 'src/pg.ts', 'src/redis.ts', 'src/bullmq.ts', 'src/amqplib.ts', 'src/pino.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  platform: 'node',
+  target: 'node20',
+})
