@@ -66,6 +66,8 @@ export interface TrackerOptions {
   requestTimeoutMs: number | undefined
   /** Aborts when the drain starts; every request's signal follows it. */
   drainSignal: AbortSignal
+  /** Called for every request as it arrives, before the application sees it. */
+  onRequest?: ((req: IncomingMessage) => void) | undefined
   /** Called when a request passes its deadline, before it is answered or cut off. */
   onRequestTimeout?: (req: IncomingMessage) => void
 }
@@ -259,6 +261,7 @@ export class ConnectionTracker {
     this.#inFlight++
     res.on('close', this.#onResponseClose)
     if (this.#counting) this.requests.arrivedDuringShutdown++
+    this.#options.onRequest?.(req)
     if (this.#draining) res.setHeader('Connection', 'close')
     if (this.#options.requestTimeoutMs !== undefined) this.#startDeadline(req, res, this.#options.requestTimeoutMs)
   }

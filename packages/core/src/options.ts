@@ -35,10 +35,26 @@ export interface ShutdownOptions {
   /**
    * How long the server keeps serving normally after shutdown starts, with
    * readiness already failing, so load balancers stop routing here.
-   * @default 5000 under Kubernetes (`KUBERNETES_SERVICE_HOST` set), else 0;
-   * capped at a quarter of an explicit `timeoutMs`
+   * `'auto'` follows the balancer: it ends when every recent readiness prober
+   * has been answered 'not ready' and no application request arrived for a
+   * quiet window derived from the traffic seen before (see
+   * `docs/readiness-delay.md`), within `readinessDelayMinMs` and
+   * `readinessDelayMaxMs`. A number is a fixed delay.
+   * @default 'auto'
    */
-  readinessDelayMs?: number
+  readinessDelayMs?: number | 'auto'
+  /**
+   * Shortest automatic readiness delay. Under Kubernetes endpoints are removed
+   * when the pod is deleted, not when readiness fails, and kube-proxy and
+   * ingress controllers take seconds to follow: 5000 covers that propagation.
+   * @default 5000 under Kubernetes (`KUBERNETES_SERVICE_HOST` set), else 0
+   */
+  readinessDelayMinMs?: number
+  /**
+   * Longest automatic readiness delay.
+   * @default 10000, or a quarter of an explicit `timeoutMs` when that is less
+   */
+  readinessDelayMaxMs?: number
   /**
    * How long in-flight requests and open connections get to finish once
    * listeners stop accepting. What is left at the deadline is destroyed and counted.
@@ -48,8 +64,8 @@ export interface ShutdownOptions {
   /**
    * Bound on the whole shutdown: readiness delay, drain and cleanup. When it
    * fires the process exits anyway and the report says what was still running.
-   * Must be at least `readinessDelayMs + drainTimeoutMs`.
-   * @default 25000, or `readinessDelayMs + drainTimeoutMs + 5000` when that is larger
+   * Must be at least the longest readiness delay plus `drainTimeoutMs`.
+   * @default 25000, or readiness delay (its maximum, for 'auto') + `drainTimeoutMs` + 5000 when that is larger
    */
   timeoutMs?: number
   /**
@@ -135,7 +151,11 @@ export interface ShutdownOptions {
 }
 
 export interface ResolvedOptions {
-  readinessDelayMs: number
+  readinessDelayMs: number | 'auto'
+  readinessDelayMinMs: number
+  readinessDelayMaxMs: number
+  /** Whether `KUBERNETES_SERVICE_HOST` is set. */
+  kubernetes: boolean
   drainTimeoutMs: number
   timeoutMs: number
   signals: readonly NodeJS.Signals[]
@@ -154,7 +174,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_KEYS = new Set<string>([
-  'readinessDelayMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
+  'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
   'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
 ])
 
@@ -197,7 +217,15 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   assertKnownKeys('', input, KNOWN_KEYS)
   const o = input
 
-  if (o.readinessDelayMs !== undefined) assertDuration('readinessDelayMs', o.readinessDelayMs)
+  if (o.readinessDelayMs !== undefined && o.readinessDelayMs !== 'auto') {
+    if (typeof o.readinessDelayMs !== 'number') throw new LastcallOptionError('readinessDelayMs', o.readinessDelayMs, `'auto' or a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`)
+    assertDuration('readinessDelayMs', o.readinessDelayMs)
+  }
+  for (const key of ['readinessDelayMinMs', 'readinessDelayMaxMs'] as const) {
+    if (o[key] === undefined) continue
+    assertDuration(key, o[key])
+    if (typeof o.readinessDelayMs === 'number') throw new LastcallOptionError(key, o[key], `left out when readinessDelayMs is a fixed number (${o.readinessDelayMs}); it bounds only readinessDelayMs: 'auto'`)
+  }
   if (o.drainTimeoutMs !== undefined) assertDuration('drainTimeoutMs', o.drainTimeoutMs)
   if (o.timeoutMs !== undefined) assertDuration('timeoutMs', o.timeoutMs, { allowZero: false })
   if (o.idleLingerMs !== undefined) assertDuration('idleLingerMs', o.idleLingerMs)
@@ -234,21 +262,33 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   const signals = resolveSignals(o.signals, platform)
   const phases = resolvePhases(o.phases)
 
-  const onKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
-  const delayDefault = onKubernetes ? 5000 : 0
-  const readinessDelayMs = o.readinessDelayMs ?? (o.timeoutMs !== undefined ? Math.min(delayDefault, Math.floor(o.timeoutMs / 4)) : delayDefault)
-  const drainTimeoutMs = o.drainTimeoutMs ?? (o.timeoutMs !== undefined ? Math.min(10_000, Math.max(0, Math.floor((o.timeoutMs - readinessDelayMs) / 2))) : 10_000)
-  const timeoutMs = o.timeoutMs ?? Math.max(25_000, readinessDelayMs + drainTimeoutMs + 5_000)
-  if (timeoutMs < readinessDelayMs + drainTimeoutMs) {
+  const kubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
+  const auto = o.readinessDelayMs === undefined || o.readinessDelayMs === 'auto'
+  const quarter = o.timeoutMs !== undefined ? Math.floor(o.timeoutMs / 4) : Infinity
+  const readinessDelayMaxMs = o.readinessDelayMaxMs ?? Math.min(10_000, quarter)
+  const readinessDelayMinMs = o.readinessDelayMinMs ?? Math.min(kubernetes ? 5000 : 0, readinessDelayMaxMs)
+  if (readinessDelayMinMs > readinessDelayMaxMs) {
+    throw new LastcallOptionError('readinessDelayMinMs', readinessDelayMinMs, `at most readinessDelayMaxMs (${readinessDelayMaxMs})`)
+  }
+  const readinessDelayMs: number | 'auto' = auto ? 'auto' : (o.readinessDelayMs as number)
+  /** The longest the delay can take, which the overall bound must contain. */
+  const delayBound = readinessDelayMs === 'auto' ? readinessDelayMaxMs : readinessDelayMs
+  const drainTimeoutMs = o.drainTimeoutMs ?? (o.timeoutMs !== undefined ? Math.min(10_000, Math.max(0, Math.floor((o.timeoutMs - delayBound) / 2))) : 10_000)
+  const timeoutMs = o.timeoutMs ?? Math.max(25_000, delayBound + drainTimeoutMs + 5_000)
+  if (timeoutMs < delayBound + drainTimeoutMs) {
+    const what = readinessDelayMs === 'auto' ? 'readinessDelayMaxMs' : 'readinessDelayMs'
     throw new LastcallOptionError(
       'timeoutMs',
       timeoutMs,
-      `at least readinessDelayMs + drainTimeoutMs (${readinessDelayMs} + ${drainTimeoutMs} = ${readinessDelayMs + drainTimeoutMs}), since it bounds both`,
+      `at least ${what} + drainTimeoutMs (${delayBound} + ${drainTimeoutMs} = ${delayBound + drainTimeoutMs}), since it bounds both`,
     )
   }
 
   return {
     readinessDelayMs,
+    readinessDelayMinMs,
+    readinessDelayMaxMs,
+    kubernetes,
     drainTimeoutMs,
     timeoutMs,
     signals,

@@ -148,25 +148,31 @@ export class Probes {
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url
-    // The cheap part, paid by every request: one char lookup, then at most one startsWith per endpoint.
-    // A code above 127 (or NaN, for "/") reads undefined and is turned away too.
-    if (url === undefined || this.#secondChars[url.charCodeAt(1)] !== 1) return false
-    let endpoint: Endpoint | undefined
-    for (const e of this.#endpoints) {
-      if (!url.startsWith(e.path)) continue
-      const next = url.charCodeAt(e.path.length)
-      if (Number.isNaN(next) || next === QUESTION || next === SLASH) {
-        endpoint = e
-        break
-      }
-    }
-    if (endpoint === undefined) return false
+    const endpoint = this.#match(url)
+    if (endpoint === undefined || url === undefined) return false
     this.#serve(req, res, endpoint, url.slice(endpoint.path.length)).catch((error: unknown) => {
       this.#deps.log('error', 'probe failed to answer', { err: error, url })
       if (!res.headersSent) send(req, res, 500, 'text', 'internal error\n')
       else res.destroy()
     })
     return true
+  }
+
+  /** Which endpoint a request URL is for, without answering it; undefined for anything else. */
+  kindOf(url: string | undefined): CheckKind | undefined {
+    return this.#match(url)?.kind
+  }
+
+  #match(url: string | undefined): Endpoint | undefined {
+    // The cheap part, paid by every request: one char lookup, then at most one startsWith per endpoint.
+    // A code above 127 (or NaN, for "/") reads undefined and is turned away too.
+    if (url === undefined || this.#secondChars[url.charCodeAt(1)] !== 1) return undefined
+    for (const e of this.#endpoints) {
+      if (!url.startsWith(e.path)) continue
+      const next = url.charCodeAt(e.path.length)
+      if (Number.isNaN(next) || next === QUESTION || next === SLASH) return e
+    }
+    return undefined
   }
 
   /** Runs the startup checks; resolves true when every critical one passes. */

@@ -1,5 +1,6 @@
 import type { ConnectionCounts, RequestCounts } from './connectionTracker.js'
 import type { HookResult } from './hooks.js'
+import type { DelayRule } from './readinessDelay.js'
 import type { Trigger } from './signals.js'
 
 /** One step of the shutdown, with when it began. */
@@ -14,8 +15,10 @@ export interface PhaseTiming {
 export interface ReadinessDelayReport {
   /** How long the service kept serving with readiness failing. */
   durationMs: number
-  /** What ended the delay. */
-  rule: 'fixed' | 'none' | 'timeout'
+  /** What ended the delay: see `DelayRule`. */
+  rule: DelayRule
+  /** The quiet window the automatic delay used. */
+  quietWindowMs?: number
 }
 
 export interface ShutdownReport {

@@ -8,6 +8,7 @@ import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
 import { Probes } from './probes.js'
+import { AdaptiveDelay, type DelayDecision } from './readinessDelay.js'
 import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { triggerLabel } from './report.js'
@@ -37,6 +38,8 @@ export interface ShutdownEvents {
   state: [state: ShutdownState, previous: ShutdownState]
   /** The shutdown finished (or timed out); the report is final. */
   closed: [report: ShutdownReport]
+  /** A decision of the automatic readiness delay: a prober answered 'not ready', still waiting, ended (and why). */
+  delay: [decision: DelayDecision]
 }
 
 /** Anything `attach()` accepts: `http`, `https` (and, through them, framework) servers. */
@@ -50,6 +53,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   readonly #tracker: ConnectionTracker
   readonly #hooks: HookRunner
   readonly #probes: Probes
+  readonly #adaptive: AdaptiveDelay | undefined
   readonly #drain = new AbortController()
   readonly #servers: NetServer[] = []
   readonly #participant: Participant
@@ -69,6 +73,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       lingerMs: this.#options.idleLingerMs,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
+      onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
       onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, url: req.url }),
     })
     this.#probes = new Probes(this.#options.probes === false ? {} : this.#options.probes, {
@@ -76,6 +81,20 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       clock: this.#clock,
       log: this.#log,
     })
+    if (this.#options.readinessDelayMs === 'auto') {
+      this.#adaptive = new AdaptiveDelay({
+        clock: this.#clock,
+        log: this.#log,
+        minMs: this.#options.readinessDelayMinMs,
+        maxMs: this.#options.readinessDelayMaxMs,
+        kubernetes: this.#options.kubernetes,
+        emit: (decision) => {
+          if (decision.type === 'probe-answered') this.#log('info', `readiness prober ${decision.prober} answered 'not ready'`, { ...decision })
+          else if (decision.type === 'waiting') this.#log('debug', 'readiness delay waiting', { ...decision })
+          this.emit('delay', decision)
+        },
+      })
+    }
     this.#hooks = new HookRunner(this.#options.phases, this.#options.hookTimeoutMs, this.#clock, this.#log)
     // Every request handler may listen to this one signal.
     setMaxListeners(0, this.#drain.signal)
@@ -256,6 +275,16 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.#unregister = undefined
   }
 
+  /** Feeds the automatic readiness delay: readiness probes and application requests. */
+  #observe(req: IncomingMessage): void {
+    const adaptive = this.#adaptive!
+    const kind = this.#options.probes === false ? undefined : this.#probes.kindOf(req.url)
+    if (kind === undefined) return adaptive.observeRequest()
+    if (kind !== 'readiness') return
+    const agent = req.headers['user-agent']
+    adaptive.observeProbe(agent === undefined ? String(req.socket.remoteAddress) : `${req.socket.remoteAddress} ${agent}`, this.isReady)
+  }
+
   #maybeReady(): void {
     if (this.#state !== 'starting' || this.#options.manualReady || this.#checkingStartup) return
     if (this.#servers.length === 0 || !this.#servers.every((s) => s.listening)) return
@@ -309,7 +338,10 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       if (timedOut) {
         if (this.#tracker.inFlight > 0) pending.push(`${this.#tracker.inFlight} requests`)
         if (this.#tracker.open > 0) pending.push(`${this.#tracker.open} connections`)
-        if (this.#state === 'leaving') pending.push('readiness delay')
+        if (this.#state === 'leaving') {
+          pending.push('readiness delay')
+          readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: 'timeout' }
+        }
         pending.push(...this.#hooks.pending().map((h) => `hook ${h}`))
         this.#hooks.abandon()
         this.#tracker.force()
@@ -354,7 +386,10 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const early: Promise<void>[] = [this.#hooks.runFrom('shutdown', trigger)]
 
     try {
-      if (o.readinessDelayMs > 0) {
+      if (o.readinessDelayMs === 'auto') {
+        const rule = await this.#adaptive!.wait(t0, abandoned.signal)
+        readinessDelay = { durationMs: Math.round(clock.now() - t0), rule, quietWindowMs: this.#adaptive!.quietWindowMs() }
+      } else if (o.readinessDelayMs > 0) {
         await delay(clock, o.readinessDelayMs, abandoned.signal)
         readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: 'fixed' }
       }

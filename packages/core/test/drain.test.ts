@@ -14,7 +14,8 @@ afterEach(() => {
 })
 
 function setup(options: ShutdownOptions = {}, handler?: (req: IncomingMessage, res: ServerResponse) => void) {
-  const shutdown = createShutdown({ signals: [], exit: false, logger: false, ...options })
+  // These tests are about the drain: no readiness delay unless a test asks for one.
+  const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, ...options })
   const arrived: IncomingMessage[] = []
   const server = createServer(
     shutdown.handler((req, res) => {
@@ -289,7 +290,7 @@ describe('ShutdownController drain', () => {
 
   it('drains an HTTPS server: in-flight request completes, idle TLS socket closed', async () => {
     const tls = { key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')), cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')) }
-    const shutdown = createShutdown({ signals: [], exit: false, logger: false, idleLingerMs: 50 })
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, idleLingerMs: 50 })
     const server: Server = createHttpsServer(tls, (req, res) => {
       server.emit('app-request', req)
       if (req.url === '/slow') setTimeout(() => res.end('slow'), 200)

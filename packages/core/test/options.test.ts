@@ -25,6 +25,13 @@ describe('createShutdown options', () => {
     expect(optionError(() => createShutdown({ ...base, idleLingerMs: Infinity })).option).toBe('idleLingerMs')
   })
 
+  it('rejects bounds of the automatic delay that contradict each other or a fixed delay', () => {
+    expect(optionError(() => createShutdown({ ...base, readinessDelayMinMs: 6000, readinessDelayMaxMs: 5000 })).message).toContain('at most readinessDelayMaxMs (5000)')
+    expect(optionError(() => createShutdown({ ...base, readinessDelayMs: 1000, readinessDelayMaxMs: 5000 })).message).toContain("only readinessDelayMs: 'auto'")
+    expect(optionError(() => createShutdown({ ...base, readinessDelayMs: 'soon' as never })).message).toContain("'auto' or a finite number")
+    expect(optionError(() => createShutdown({ ...base, timeoutMs: 12_000, readinessDelayMaxMs: 5000, drainTimeoutMs: 10_000 })).message).toContain('readinessDelayMaxMs + drainTimeoutMs (5000 + 10000 = 15000)')
+  })
+
   it('rejects a timeoutMs smaller than the phases it contains', () => {
     const error = optionError(() => createShutdown({ ...base, readinessDelayMs: 5000, drainTimeoutMs: 10_000, timeoutMs: 12_000 }))
     expect(error.message).toContain('at least readinessDelayMs + drainTimeoutMs (5000 + 10000 = 15000)')
@@ -50,13 +57,18 @@ describe('createShutdown options', () => {
   })
 
   it('derives defaults from each other so any single option alone is valid', () => {
-    expect(createShutdown({ ...base }).options).toMatchObject({ readinessDelayMs: 0, drainTimeoutMs: 10_000, timeoutMs: 25_000, idleLingerMs: 250 })
-    expect(createShutdown({ ...base, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).options).toMatchObject({ readinessDelayMs: 5000, drainTimeoutMs: 10_000, timeoutMs: 25_000 })
+    expect(createShutdown({ ...base }).options).toMatchObject({
+      readinessDelayMs: 'auto', readinessDelayMinMs: 0, readinessDelayMaxMs: 10_000, drainTimeoutMs: 10_000, timeoutMs: 25_000, idleLingerMs: 250,
+    })
+    expect(createShutdown({ ...base, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).options).toMatchObject({
+      readinessDelayMs: 'auto', readinessDelayMinMs: 5000, readinessDelayMaxMs: 10_000, drainTimeoutMs: 10_000, timeoutMs: 25_000, kubernetes: true,
+    })
     // A short overall bound shrinks the phases it contains instead of failing.
-    expect(createShutdown({ ...base, timeoutMs: 8000, env: { KUBERNETES_SERVICE_HOST: 'x' } }).options).toMatchObject({ readinessDelayMs: 2000, drainTimeoutMs: 3000, timeoutMs: 8000 })
-    // A long drain grows the overall bound.
-    expect(createShutdown({ ...base, drainTimeoutMs: 40_000 }).options.timeoutMs).toBe(45_000)
+    expect(createShutdown({ ...base, timeoutMs: 8000, env: { KUBERNETES_SERVICE_HOST: 'x' } }).options).toMatchObject({ readinessDelayMinMs: 2000, readinessDelayMaxMs: 2000, drainTimeoutMs: 3000, timeoutMs: 8000 })
+    // A long drain or a long fixed delay grows the overall bound.
+    expect(createShutdown({ ...base, drainTimeoutMs: 40_000 }).options.timeoutMs).toBe(55_000)
     expect(createShutdown({ ...base, readinessDelayMs: 20_000 }).options.timeoutMs).toBe(35_000)
+    expect(createShutdown({ ...base, readinessDelayMs: 0 }).options).toMatchObject({ readinessDelayMs: 0, timeoutMs: 25_000 })
   })
 
   it('defaults signals to SIGTERM and SIGINT, and [] turns them off', () => {

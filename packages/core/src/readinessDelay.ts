@@ -1,0 +1,210 @@
+import { delay, type Clock } from './clock.js'
+import type { Log } from './logger.js'
+
+/** What ended the readiness delay. */
+export type DelayRule =
+  /** A fixed `readinessDelayMs` elapsed. */
+  | 'fixed'
+  /** Fixed delay of 0. */
+  | 'none'
+  /** Every recent prober was answered 'not ready' (or there were none) and no application request arrived for a quiet window. */
+  | 'quiet'
+  /** The minimum (`readinessDelayMinMs`) was all that was left to wait. */
+  | 'min'
+  /** The maximum (`readinessDelayMaxMs`) was reached with evidence still saying traffic might come. */
+  | 'max'
+  /** The shutdown's `timeoutMs` fired during the delay. */
+  | 'timeout'
+
+/** One decision of the adaptive delay, as emitted in the `delay` event and logged. */
+export interface DelayDecision {
+  type: 'probe-answered' | 'waiting' | 'ended'
+  /** Milliseconds since the shutdown started. */
+  atMs: number
+  rule?: DelayRule
+  /** Probers not yet answered 'not ready' (adaptive rule, outside Kubernetes). */
+  probersPending?: number
+  /** Quiet window in force, derived from the traffic seen before. */
+  quietWindowMs?: number
+  /** Milliseconds since the last application request (absent when none arrived recently). */
+  quietForMs?: number | undefined
+  prober?: string
+}
+
+export interface AdaptiveDelayOptions {
+  clock: Clock
+  log: Log
+  minMs: number
+  maxMs: number
+  /** Under Kubernetes, endpoints follow pod deletion, not readiness: probes prove nothing. */
+  kubernetes: boolean
+  emit: (decision: DelayDecision) => void
+}
+
+/** Quiet window = this many typical gaps between requests, within the bounds below. */
+const QUIET_GAPS = 3
+/** No quiet window is shorter: requests already on the wire arrive well within it. */
+export const QUIET_FLOOR_MS = 500
+/** A prober not seen for this many of its intervals is taken to have stopped probing. */
+const PROBER_STALE_INTERVALS = 3
+/** Interval assumed for a prober seen only once. */
+const UNKNOWN_INTERVAL_MS = 10_000
+/** Probers silent for longer than this are forgotten. */
+const PROBER_FORGET_MS = 60_000
+/** Weight of the newest gap in the moving averages. */
+const ALPHA = 0.2
+
+interface Prober {
+  lastSeen: number
+  intervalMs: number | undefined
+  answeredNotReady: boolean
+}
+
+/**
+ * Follows the load balancer instead of sleeping a fixed time: keeps serving
+ * while traffic is still being routed here and ends the readiness delay when
+ * the evidence says the balancers have stopped. `docs/readiness-delay.md`
+ * explains the rule.
+ *
+ * In normal operation it costs one clock read and a few arithmetic
+ * operations per request; probers are a small map keyed by address and user agent.
+ */
+export class AdaptiveDelay {
+  readonly #o: AdaptiveDelayOptions
+  readonly #probers = new Map<string, Prober>()
+  #lastArrival: number | undefined
+  #gapMs: number | undefined
+  #shutdownAt: number | undefined
+  #wake: (() => void) | undefined
+
+  constructor(options: AdaptiveDelayOptions) {
+    this.#o = options
+  }
+
+  /** An application request (not a probe) arrived. */
+  observeRequest(): void {
+    const now = this.#o.clock.now()
+    const last = this.#lastArrival
+    this.#lastArrival = now
+    if (last === undefined) return
+    // The gap estimate learns from normal operation only: once the delay
+    // has begun, the balancer thinning traffic out must not stretch it.
+    if (this.#shutdownAt === undefined) {
+      const gap = now - last
+      this.#gapMs = this.#gapMs === undefined ? gap : this.#gapMs + ALPHA * (gap - this.#gapMs)
+    }
+  }
+
+  /** A readiness probe arrived from `prober` (address and user agent); `ready` is what it will be answered. */
+  observeProbe(prober: string, ready: boolean): void {
+    const now = this.#o.clock.now()
+    let p = this.#probers.get(prober)
+    if (p === undefined) {
+      if (this.#probers.size > 64) this.#forget(now)
+      p = { lastSeen: now, intervalMs: undefined, answeredNotReady: false }
+      this.#probers.set(prober, p)
+    } else {
+      const gap = now - p.lastSeen
+      p.intervalMs = p.intervalMs === undefined ? gap : p.intervalMs + ALPHA * (gap - p.intervalMs)
+      p.lastSeen = now
+    }
+    if (!ready && this.#shutdownAt !== undefined && !p.answeredNotReady) {
+      p.answeredNotReady = true
+      this.#o.emit({ type: 'probe-answered', atMs: Math.round(now - this.#shutdownAt), prober, probersPending: this.#pendingProbers(now) })
+      this.#wake?.()
+    }
+  }
+
+  /** The quiet window for the traffic seen so far. */
+  quietWindowMs(): number {
+    const gap = this.#gapMs
+    const window = gap === undefined ? QUIET_FLOOR_MS : QUIET_GAPS * gap
+    return Math.round(Math.min(Math.max(window, QUIET_FLOOR_MS), this.#o.maxMs))
+  }
+
+  /**
+   * Waits until the rule says the balancers have stopped routing here, within
+   * [minMs, maxMs] of `start`. Rejects when `signal` aborts.
+   */
+  async wait(start: number, signal: AbortSignal): Promise<DelayRule> {
+    this.#shutdownAt = start
+    const { clock, minMs, maxMs } = this.#o
+    const quiet = this.quietWindowMs()
+    let heldByMinimum = false
+    for (;;) {
+      if (signal.aborted) throw signal.reason
+      const now = clock.now()
+      const elapsed = now - start
+      if (elapsed >= maxMs) return this.#end('max', now)
+      const pending = this.#o.kubernetes ? 0 : this.#pendingProbers(now)
+      // Quiet counts from the later of the last request and the start of the delay: a
+      // request seen a minute before the shutdown says nothing about the next second.
+      const lastSeen = this.#lastArrival === undefined ? start : Math.max(this.#lastArrival, start)
+      const hadTraffic = this.#lastArrival !== undefined && this.#lastArrival >= start - quiet
+      const quietFor = hadTraffic ? now - lastSeen : Infinity
+      if (pending === 0 && quietFor >= quiet) {
+        if (elapsed >= minMs) return this.#end(heldByMinimum ? 'min' : 'quiet', now, quiet, quietFor)
+        heldByMinimum = true
+      } else {
+        heldByMinimum = false
+      }
+      // Sleep until something could change: the minimum, the end of the quiet window,
+      // a pending prober going stale, or the maximum; a probe answered 'not ready' wakes us early.
+      let next = start + maxMs
+      if (elapsed < minMs) next = Math.min(next, start + minMs)
+      if (quietFor < quiet) next = Math.min(next, lastSeen + quiet)
+      if (pending > 0) next = Math.min(next, this.#nextStale(now))
+      this.#o.emit({ type: 'waiting', atMs: Math.round(elapsed), probersPending: pending, quietWindowMs: quiet, quietForMs: quietFor === Infinity ? undefined : Math.round(quietFor) })
+      await this.#sleep(Math.max(1, next - now), signal)
+    }
+  }
+
+  #end(rule: DelayRule, now: number, quietWindowMs?: number, quietFor?: number): DelayRule {
+    const atMs = Math.round(now - (this.#shutdownAt ?? now))
+    const decision: DelayDecision = { type: 'ended', atMs, rule }
+    if (quietWindowMs !== undefined) decision.quietWindowMs = quietWindowMs
+    if (quietFor !== undefined && quietFor !== Infinity) decision.quietForMs = Math.round(quietFor)
+    this.#o.emit(decision)
+    this.#o.log('info', `readiness delay ended after ${atMs} ms (${rule})`, { rule, quietWindowMs, quietForMs: decision.quietForMs })
+    return rule
+  }
+
+  /** Probers seen recently that have not yet been answered 'not ready'. */
+  #pendingProbers(now: number): number {
+    let pending = 0
+    for (const p of this.#probers.values()) {
+      if (!p.answeredNotReady && !this.#stale(p, now)) pending++
+    }
+    return pending
+  }
+
+  #stale(p: Prober, now: number): boolean {
+    return now - p.lastSeen > PROBER_STALE_INTERVALS * (p.intervalMs ?? UNKNOWN_INTERVAL_MS)
+  }
+
+  #nextStale(now: number): number {
+    let next = Infinity
+    for (const p of this.#probers.values()) {
+      if (p.answeredNotReady || this.#stale(p, now)) continue
+      next = Math.min(next, p.lastSeen + PROBER_STALE_INTERVALS * (p.intervalMs ?? UNKNOWN_INTERVAL_MS) + 1)
+    }
+    return next
+  }
+
+  #forget(now: number): void {
+    for (const [key, p] of this.#probers) if (now - p.lastSeen > PROBER_FORGET_MS) this.#probers.delete(key)
+  }
+
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const early = new AbortController()
+    this.#wake = () => early.abort()
+    const both = AbortSignal.any([signal, early.signal])
+    try {
+      await delay(this.#o.clock, ms, both)
+    } catch (error) {
+      if (signal.aborted) throw error
+    } finally {
+      this.#wake = undefined
+    }
+  }
+}
