@@ -19,6 +19,7 @@ describe('closePino', () => {
       app.child.kill('SIGTERM')
       const { code, report } = await app.exited
       expect(code).toBe(0)
+      expect(report, `events: ${JSON.stringify(app.events)} stderr: ${app.stderr()}`).toBeDefined()
       expect(report!.hooks.map((h) => [h.name, h.phase, h.outcome])).toEqual([['db', 'stores', 'ok'], ['pino', 'telemetry', 'ok']])
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg as string)
       expect(lines[0]).toBe('started')
