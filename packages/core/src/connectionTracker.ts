@@ -1,19 +1,32 @@
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import type { Http2Session, IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
 import type { Clock, TimerHandle } from './clock.js'
 import { RequestTimeoutError } from './errors.js'
+import { abandonStream, closeSessionGracefully, isHttp2Response, requestKey, streamCompleted } from './http2Sessions.js'
+import { listenAlongside } from './listenAlongside.js'
+import { WebSocketDrain, type WebSocketServerLike } from './webSockets.js'
 
 /** How a tracked connection speaks. */
 export type ConnectionKind = 'http1' | 'h2' | 'upgraded'
 
-type CloseCause = 'idle' | 'afterResponse' | 'forced'
+/**
+ * Why lastcall closed a connection. `terminated`: a WebSocket client that did
+ * not finish the close handshake in time (counted as forced).
+ */
+type CloseCause = 'idle' | 'afterResponse' | 'terminated' | 'forced'
 
 interface ConnectionRecord {
-  /** The socket requests arrive on: the TCP socket, or the TLS socket once the handshake is done. */
-  socket: Socket
+  /**
+   * The socket requests arrive on: the TCP socket, or the TLS socket once the
+   * handshake is done. Unknown only for an HTTP/2 session opened before `attach()`.
+   */
+  socket: Socket | undefined
+  /** The HTTP/2 session on this connection (kind `h2`). */
+  session: Http2Session | undefined
   kind: ConnectionKind
-  /** Requests whose response has not closed yet. */
+  /** Requests (HTTP/2: streams) whose response has not closed yet. */
   inFlight: number
   /** Clock time of the last response end; only kept up to date while draining (see `drain`). */
   lastActive: number
@@ -44,11 +57,18 @@ export interface ConnectionCounts {
   openAtDrain: number
   /** Closed by lastcall after lingering idle. */
   closedIdle: number
-  /** Closed after their last response, with `Connection: close` or by ending the socket. */
+  /**
+   * Closed after their last response: HTTP/1.1 with `Connection: close` or by
+   * ending the socket, HTTP/2 after GOAWAY and its last stream, WebSocket
+   * after the close handshake (code 1001).
+   */
   closedAfterResponse: number
   /** Closed by the client during the drain. */
   closedByClient: number
-  /** Destroyed at the drain deadline. */
+  /**
+   * Destroyed at the drain deadline, and WebSocket clients terminated because
+   * they did not answer the close frame within `webSocketCloseTimeoutMs`.
+   */
   forced: number
   /** Connections closed during the drain, by kind. */
   byKind: Record<ConnectionKind, number>
@@ -60,20 +80,37 @@ interface RequestDeadline {
   readonly timer: TimerHandle
 }
 
+/** What the `onRequest` observer sees of a request: an `http` request, or the head of an HTTP/2 stream. */
+export interface ArrivingRequest {
+  readonly url?: string | undefined
+  readonly headers: IncomingHttpHeaders
+  readonly socket: { readonly remoteAddress?: string | undefined }
+}
+
 export interface TrackerOptions {
+  /** Also bounds the PING round trip of the HTTP/2 two-step GOAWAY. */
   lingerMs: number
+  /** How long a WebSocket client gets to answer the close frame. */
+  webSocketCloseTimeoutMs: number
   /** Per-request deadline; undefined for none. */
   requestTimeoutMs: number | undefined
   /** Aborts when the drain starts; every request's signal follows it. */
   drainSignal: AbortSignal
-  /** Called for every request as it arrives, before the application sees it. */
-  onRequest?: ((req: IncomingMessage) => void) | undefined
+  /** Called for every request (HTTP/2: every stream) as it arrives, before the application sees it. */
+  onRequest?: ((req: ArrivingRequest) => void) | undefined
   /** Called when a request passes its deadline, before it is answered or cut off. */
-  onRequestTimeout?: (req: IncomingMessage) => void
+  onRequestTimeout?: (req: { method?: string | undefined; url?: string | undefined }) => void
 }
 
 /** Sent when a request passes `requestTimeoutMs`, and by adapters for requests they reject. */
 export const RETRY_AFTER_SECONDS = 1
+
+const TIMED_OUT_BODY = 'Service Unavailable: request deadline passed\n'
+
+/** The answer to a WebSocket (or other) upgrade asked for on a keep-alive connection during the drain. */
+const UPGRADE_REFUSED =
+  `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: ${RETRY_AFTER_SECONDS}\r\n` +
+  'Content-Type: text/plain; charset=utf-8\r\nContent-Length: 34\r\n\r\nService Unavailable: shutting down'
 
 interface ServerEntry {
   server: NetServer
@@ -83,6 +120,13 @@ interface ServerEntry {
 /**
  * Knows every connection and request of the servers attached to one
  * controller, from their events alone, and drains them.
+ *
+ * - HTTP/1.1 (`http`, `https`, and `http2` with `allowHTTP1`): `Connection: close`
+ *   on responses during the drain, idle sockets closed after the linger.
+ * - HTTP/2: sessions from the `session` event, requests from the `stream`
+ *   event; drained with the two-step GOAWAY (see `http2Sessions.ts`).
+ * - Upgraded sockets (WebSocket): marked from the `upgrade` event; closed by
+ *   `WebSocketDrain` for `ws` servers handed over, otherwise at the deadline.
  *
  * Normal operation costs a Map lookup and two counters per request and no
  * clock read; one `close` listener function is shared by every socket. The
@@ -98,8 +142,13 @@ export class ConnectionTracker {
   readonly #clock: Clock
   readonly #lingerMs: number
   readonly #options: TrackerOptions
-  readonly #deadlines = new WeakMap<IncomingMessage, RequestDeadline>()
-  readonly #records = new Map<Socket, ConnectionRecord>()
+  /** Keyed by the request (HTTP/1.1) or the stream (HTTP/2). */
+  readonly #deadlines = new WeakMap<object, RequestDeadline>()
+  /** Keyed by socket; an HTTP/2 session opened before `attach()` by the session. */
+  readonly #records = new Map<Socket | Http2Session, ConnectionRecord>()
+  readonly #sessions = new WeakMap<Http2Session, ConnectionRecord>()
+  /** The connection of each HTTP/2 stream in flight (a closed stream no longer knows its session). */
+  readonly #streams = new WeakMap<ServerHttp2Stream, ConnectionRecord>()
   /** TLS connections before their handshake, keyed by remote address and port. */
   readonly #handshaking = new Map<string, Socket>()
   readonly #servers: ServerEntry[] = []
@@ -109,10 +158,14 @@ export class ConnectionTracker {
   #forcing = false
   #sweepTimer: TimerHandle | undefined
   #drained: (() => void) | undefined
+  /** The connection accepted last: Node creates its HTTP/2 session right after, in the same event. */
+  #accepted: ConnectionRecord | undefined
+  #webSockets: WebSocketDrain | undefined
 
-  readonly #onSocketClose: (this: Socket) => void
+  readonly #onSocketClose: (this: Socket | Http2Session) => void
   readonly #onRawClose: (this: Socket) => void
   readonly #onResponseClose: (this: ServerResponse) => void
+  readonly #onStreamClose: (this: ServerHttp2Stream) => void
 
   constructor(clock: Clock, options: TrackerOptions) {
     this.#clock = clock
@@ -120,7 +173,7 @@ export class ConnectionTracker {
     this.#options = options
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const tracker = this
-    this.#onSocketClose = function (this: Socket) {
+    this.#onSocketClose = function (this: Socket | Http2Session) {
       tracker.#socketClosed(this)
     }
     this.#onRawClose = function (this: Socket) {
@@ -129,6 +182,9 @@ export class ConnectionTracker {
     }
     this.#onResponseClose = function (this: ServerResponse) {
       tracker.#responseClosed(this)
+    }
+    this.#onStreamClose = function (this: ServerHttp2Stream) {
+      tracker.#streamClosed(this)
     }
   }
 
@@ -154,15 +210,25 @@ export class ConnectionTracker {
       entry.closed = true
       this.#checkDrained()
     })
+    // Prepended: an HTTP/2 server creates its session inside its own listener
+    // of this event, and the record must exist by then (see `#onSession`).
     if (server instanceof TlsServer) {
       server.on('connection', this.#onTlsConnection)
-      server.on('secureConnection', this.#onConnection)
+      server.prependListener('secureConnection', this.#onConnection)
     } else {
-      server.on('connection', this.#onConnection)
+      server.prependListener('connection', this.#onConnection)
     }
     // Prepended, so the drain can still set `Connection: close` on a response
-    // that the application's handler answers synchronously.
-    server.prependListener('request', this.#onRequest)
+    // that the application's handler answers synchronously. Only alongside
+    // the application's own listener: on an HTTP/2 server the first `request`
+    // listener switches the compatibility API on (see `listenAlongside`).
+    listenAlongside(server, 'request', this.#onRequest)
+    // Likewise: with no `upgrade` listener at all, Node serves an upgrade
+    // request as an ordinary request, and that must stay so.
+    listenAlongside(server, 'upgrade', this.#onUpgrade)
+    // Only HTTP/2 servers emit these; `http`/`https` servers never do.
+    server.on('session', this.#onSession)
+    server.prependListener('stream', this.#onStream)
     // A server that starts listening after the drain began is closed at once.
     server.on('listening', () => {
       if (this.#draining) stopListening(entry)
@@ -172,6 +238,24 @@ export class ConnectionTracker {
   /** From now on, requests and responses are counted for the report. */
   startCounting(): void {
     this.#counting = true
+  }
+
+  /**
+   * Closes the clients of a `ws` WebSocketServer when the drain starts: close
+   * code 1001, then `terminate()` after `webSocketCloseTimeoutMs`.
+   */
+  addWebSockets(wss: WebSocketServerLike): void {
+    this.#webSockets ??= new WebSocketDrain(this.#clock, this.#options.webSocketCloseTimeoutMs, {
+      closing: (socket) => {
+        const record = socket === undefined ? undefined : this.#records.get(socket)
+        if (record !== undefined) record.cause ??= 'afterResponse'
+      },
+      terminating: (socket) => {
+        const record = socket === undefined ? undefined : this.#records.get(socket)
+        if (record !== undefined && record.cause !== 'forced') record.cause = 'terminated'
+      },
+    })
+    this.#webSockets.add(wss)
   }
 
   /** Counts a request an adapter rejected with 503. */
@@ -192,7 +276,9 @@ export class ConnectionTracker {
     this.connections.openAtDrain = this.open
     this.requests.inFlightAtDrain = this.#inFlight
     for (const record of this.#records.values()) {
-      if (record.inFlight > 0) {
+      if (record.kind === 'h2') {
+        this.#goAway(record)
+      } else if (record.inFlight > 0) {
         const res = record.response
         if (res !== undefined && !res.headersSent) res.setHeader('Connection', 'close')
       } else {
@@ -202,6 +288,7 @@ export class ConnectionTracker {
         record.lastActive = now
       }
     }
+    this.#webSockets?.drain()
     return new Promise((resolve) => {
       this.#drained = resolve
       this.#scheduleSweep(this.#lingerMs)
@@ -220,8 +307,11 @@ export class ConnectionTracker {
       this.connections.forced++
       this.connections.byKind[record.kind]++
       record.cause = 'forced'
-      record.socket.destroy()
+      record.session?.destroy()
+      record.socket?.destroy()
     }
+    // Clients whose sockets this tracker never saw (a server not attached).
+    this.#webSockets?.force()
     for (const socket of this.#handshaking.values()) {
       this.connections.forced++
       socket.destroy()
@@ -242,9 +332,113 @@ export class ConnectionTracker {
   }
 
   readonly #onConnection = (socket: Socket): void => {
-    if (this.#records.has(socket)) return
-    this.#track(socket)
+    const known = this.#records.get(socket)
+    if (known !== undefined) {
+      this.#accepted = known
+      return
+    }
+    this.#accepted = this.#track(socket)
     if (this.#handshaking.size > 0) this.#handshaking.delete(addressKey(socket))
+  }
+
+  /**
+   * Node's HTTP/2 server emits `session` from inside its own `connection` (or
+   * `secureConnection`) listener, right after ours ran for the same socket:
+   * that connection's record becomes an `h2` record. `session.socket` is only
+   * a proxy, so the remote address confirms the match. A session whose
+   * connection was accepted before `attach()` gets a record of its own.
+   */
+  readonly #onSession = (session: Http2Session): void => {
+    const accepted = this.#accepted
+    this.#accepted = undefined
+    let record: ConnectionRecord
+    if (accepted?.socket !== undefined && accepted.session === undefined && addressKey(accepted.socket) === addressKey(session.socket)) {
+      record = accepted
+      record.kind = 'h2'
+      record.session = session
+    } else {
+      record = this.#adoptSession(session)
+    }
+    this.#sessions.set(session, record)
+    if (this.#draining) this.#goAway(record)
+  }
+
+  #adoptSession(session: Http2Session): ConnectionRecord {
+    const record: ConnectionRecord = {
+      socket: undefined, session, kind: 'h2', inFlight: 0, lastActive: 0, response: undefined, cause: undefined,
+    }
+    this.#records.set(session, record)
+    this.#sessions.set(session, record)
+    session.once('close', this.#onSocketClose)
+    return record
+  }
+
+  #goAway(record: ConnectionRecord): void {
+    if (record.session === undefined) return
+    record.cause ??= record.inFlight > 0 ? 'afterResponse' : 'idle'
+    closeSessionGracefully(record.session, this.#clock, this.#lingerMs)
+  }
+
+  /** Every HTTP/2 request, whether the application uses the stream or the compatibility API. */
+  readonly #onStream = (stream: ServerHttp2Stream, headers: Http2Headers): void => {
+    const session = stream.session
+    if (session === undefined) return
+    const record = this.#sessions.get(session) ?? this.#adoptSession(session)
+    record.inFlight++
+    this.#inFlight++
+    this.#streams.set(stream, record)
+    stream.once('close', this.#onStreamClose)
+    if (this.#options.onRequest !== undefined) {
+      this.#arrived({ url: headers[':path'], headers: headers as IncomingHttpHeaders, socket: session.socket })
+    } else {
+      this.#arrived(undefined)
+    }
+    const ms = this.#options.requestTimeoutMs
+    if (ms !== undefined) {
+      this.#startDeadline(stream, ms, (controller) => {
+        if (stream.writableEnded || stream.closed) return
+        this.#timedOut({ method: headers[':method'], url: headers[':path'] }, controller)
+        abandonStream(stream, RETRY_AFTER_SECONDS, TIMED_OUT_BODY)
+      })
+    }
+  }
+
+  #streamClosed(stream: ServerHttp2Stream): void {
+    this.#inFlight--
+    this.#clearDeadline(stream)
+    if (this.#counting && !this.#forcing) {
+      if (streamCompleted(stream)) this.requests.completed++
+      else this.requests.aborted++
+    }
+    const record = this.#streams.get(stream)
+    if (record === undefined) return
+    this.#streams.delete(stream)
+    // The session's own `close()` (see `#goAway`) ends the connection after
+    // its last stream; nothing else to do here.
+    record.inFlight--
+  }
+
+  /**
+   * An upgrade (WebSocket) request. Listened to only alongside the
+   * application's own `upgrade` listener, and before it.
+   */
+  readonly #onUpgrade = (_req: IncomingMessage, socket: Socket): void => {
+    const record = this.#records.get(socket) ?? this.#track(socket)
+    if (!this.#draining) {
+      record.kind = 'upgraded'
+      return
+    }
+    // Only a keep-alive connection can still ask while draining. The
+    // application's listener runs after this one: `ws` destroys a socket
+    // that is no longer writable, and the error listener keeps another
+    // handler's late write from crashing the process.
+    if (this.#counting) {
+      this.requests.arrivedDuringShutdown++
+      this.requests.rejected++
+    }
+    record.cause = 'afterResponse'
+    socket.on('error', ignore)
+    socket.end(UPGRADE_REFUSED, () => socket.destroy())
   }
 
   readonly #onTlsConnection = (raw: Socket): void => {
@@ -253,6 +447,8 @@ export class ConnectionTracker {
   }
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // HTTP/2 compatibility requests are counted from their stream (`#onStream`).
+    if (isHttp2Response(res)) return
     const socket = req.socket
     // A connection accepted before `attach()` is adopted on its first request.
     const record = this.#records.get(socket) ?? this.#track(socket)
@@ -260,43 +456,62 @@ export class ConnectionTracker {
     record.response = res
     this.#inFlight++
     res.on('close', this.#onResponseClose)
-    if (this.#counting) this.requests.arrivedDuringShutdown++
-    this.#options.onRequest?.(req)
+    this.#arrived(req)
+    // HTTP/1.1 only: connection-specific headers are illegal in HTTP/2.
     if (this.#draining) res.setHeader('Connection', 'close')
-    if (this.#options.requestTimeoutMs !== undefined) this.#startDeadline(req, res, this.#options.requestTimeoutMs)
+    const ms = this.#options.requestTimeoutMs
+    if (ms !== undefined) this.#startDeadline(req, ms, (controller) => this.#expire(req, res, controller))
+  }
+
+  /** Bookkeeping shared by every request, HTTP/1.1 and HTTP/2 alike. */
+  #arrived(req: ArrivingRequest | undefined): void {
+    if (this.#counting) this.requests.arrivedDuringShutdown++
+    if (req !== undefined) this.#options.onRequest?.(req)
   }
 
   /**
    * The signal a handler should follow: it aborts when the drain starts, or
-   * when the request passes `requestTimeoutMs`.
+   * when the request passes `requestTimeoutMs`. Takes an `http` request, an
+   * HTTP/2 compatibility request or an HTTP/2 stream.
    */
-  signalFor(req: IncomingMessage): AbortSignal {
-    return this.#deadlines.get(req)?.signal ?? this.#options.drainSignal
+  signalFor(req: object): AbortSignal {
+    if (this.#options.requestTimeoutMs === undefined) return this.#options.drainSignal
+    return this.#deadlines.get(requestKey(req))?.signal ?? this.#options.drainSignal
   }
 
-  #startDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  #startDeadline(key: object, ms: number, expire: (controller: AbortController) => void): void {
     const controller = new AbortController()
-    const timer = this.#clock.setTimeout(() => this.#expire(req, res, controller), ms)
-    this.#deadlines.set(req, { controller, timer, signal: AbortSignal.any([controller.signal, this.#options.drainSignal]) })
+    const timer = this.#clock.setTimeout(() => expire(controller), ms)
+    this.#deadlines.set(key, { controller, timer, signal: AbortSignal.any([controller.signal, this.#options.drainSignal]) })
+  }
+
+  #clearDeadline(key: object): void {
+    if (this.#options.requestTimeoutMs === undefined) return
+    const deadline = this.#deadlines.get(key)
+    if (deadline !== undefined) this.#clock.clearTimeout(deadline.timer)
+  }
+
+  #timedOut(req: { method?: string | undefined; url?: string | undefined }, controller: AbortController): void {
+    if (this.#counting) this.requests.timedOut++
+    this.#options.onRequestTimeout?.(req)
+    controller.abort(new RequestTimeoutError(this.#options.requestTimeoutMs ?? 0))
   }
 
   #expire(req: IncomingMessage, res: ServerResponse, controller: AbortController): void {
     if (res.writableEnded) return
-    if (this.#counting) this.requests.timedOut++
-    this.#options.onRequestTimeout?.(req)
-    controller.abort(new RequestTimeoutError(this.#options.requestTimeoutMs ?? 0))
+    this.#timedOut(req, controller)
     if (res.headersSent) {
       // Half a response is out: the only honest end is to cut the connection.
       res.destroy()
       return
     }
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
-    res.end('Service Unavailable: request deadline passed\n')
+    res.end(TIMED_OUT_BODY)
   }
 
   #track(socket: Socket): ConnectionRecord {
     const record: ConnectionRecord = {
-      socket, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, cause: undefined,
+      socket, session: undefined, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, cause: undefined,
     }
     this.#records.set(socket, record)
     socket.on('close', this.#onSocketClose)
@@ -305,10 +520,7 @@ export class ConnectionTracker {
 
   #responseClosed(res: ServerResponse): void {
     this.#inFlight--
-    if (this.#options.requestTimeoutMs !== undefined) {
-      const deadline = this.#deadlines.get(res.req)
-      if (deadline !== undefined) this.#clock.clearTimeout(deadline.timer)
-    }
+    this.#clearDeadline(res.req)
     if (this.#counting && !this.#forcing) {
       if (res.writableFinished) this.requests.completed++
       else this.requests.aborted++
@@ -322,18 +534,20 @@ export class ConnectionTracker {
     // The head may have gone out with keep-alive before the drain began: end
     // the connection now that its last response is done.
     if (record.cause === undefined) record.cause = 'afterResponse'
-    if (!record.socket.destroyed) record.socket.end()
+    if (record.socket !== undefined && !record.socket.destroyed) record.socket.end()
   }
 
-  #socketClosed(socket: Socket): void {
-    const record = this.#records.get(socket)
+  #socketClosed(key: Socket | Http2Session): void {
+    const record = this.#records.get(key)
     if (record === undefined) return
-    this.#records.delete(socket)
+    this.#records.delete(key)
     if (this.#draining && record.cause !== 'forced') {
-      this.connections.byKind[record.kind]++
-      if (record.cause === 'idle') this.connections.closedIdle++
-      else if (record.cause === 'afterResponse') this.connections.closedAfterResponse++
-      else this.connections.closedByClient++
+      const c = this.connections
+      c.byKind[record.kind]++
+      if (record.cause === 'idle') c.closedIdle++
+      else if (record.cause === 'afterResponse') c.closedAfterResponse++
+      else if (record.cause === 'terminated') c.forced++
+      else c.closedByClient++
     }
     this.#checkDrained()
   }
@@ -352,6 +566,7 @@ export class ConnectionTracker {
     const drained = this.#drained
     this.#drained = undefined
     this.#clearSweep()
+    this.#webSockets?.stop()
     drained()
   }
 
@@ -364,7 +579,7 @@ export class ConnectionTracker {
       const due = record.lastActive + this.#lingerMs
       if (due <= now) {
         record.cause = 'idle'
-        record.socket.destroy()
+        record.socket?.destroy()
       } else if (due < next) {
         next = due
       }
@@ -389,6 +604,8 @@ export class ConnectionTracker {
 function addressKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`
 }
+
+function ignore(): void {}
 
 /**
  * Stops accepting new connections without touching open ones. On Node ≥ 19

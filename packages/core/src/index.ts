@@ -6,6 +6,7 @@ export type { HookContext, HookOptions, HookOutcome, HookResult, ShutdownHook } 
 export { formatReport } from './report.js'
 export type { ShutdownReport, PhaseTiming, ReadinessDelayReport } from './report.js'
 export type { ConnectionCounts, ConnectionKind, RequestCounts } from './connectionTracker.js'
+export type { WebSocketLike, WebSocketServerLike } from './webSockets.js'
 export type { Trigger } from './signals.js'
 export type { Logger } from './logger.js'
 export type { Clock, TimerHandle } from './clock.js'

@@ -134,6 +134,14 @@ export interface ShutdownOptions {
    */
   requestTimeoutMs?: number
   /**
+   * How long a WebSocket client of a `ws` server handed to
+   * `attachWebSockets()` gets to answer the close frame (code 1001) sent when
+   * the drain starts, before it is terminated and counted as forced. The
+   * drain deadline still applies when it comes first.
+   * @default 1000
+   */
+  webSocketCloseTimeoutMs?: number
+  /**
    * Health, readiness and startup endpoints. `false` turns them all off.
    * @default see `ProbeOptions`
    */
@@ -168,6 +176,7 @@ export interface ResolvedOptions {
   manualReady: boolean
   whileDraining: 'serve' | 'reject'
   requestTimeoutMs: number | undefined
+  webSocketCloseTimeoutMs: number
   probes: ProbeOptions | false
   clock: Clock | undefined
   env: Readonly<Record<string, string | undefined>>
@@ -176,6 +185,7 @@ export interface ResolvedOptions {
 const KNOWN_KEYS = new Set<string>([
   'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
   'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
+  'webSocketCloseTimeoutMs',
 ])
 
 /** Signals that cannot be caught, or that Node reserves. */
@@ -232,6 +242,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   if (o.hookTimeoutMs !== undefined) assertDuration('hookTimeoutMs', o.hookTimeoutMs, { allowZero: false })
   if (o.keepAliveTimeoutMs !== undefined) assertDuration('keepAliveTimeoutMs', o.keepAliveTimeoutMs, { allowZero: false })
   if (o.requestTimeoutMs !== undefined) assertDuration('requestTimeoutMs', o.requestTimeoutMs, { allowZero: false })
+  if (o.webSocketCloseTimeoutMs !== undefined) assertDuration('webSocketCloseTimeoutMs', o.webSocketCloseTimeoutMs)
   if (o.whileDraining !== undefined && o.whileDraining !== 'serve' && o.whileDraining !== 'reject') {
     throw new LastcallOptionError('whileDraining', o.whileDraining, '"serve" or "reject"')
   }
@@ -301,6 +312,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     manualReady: o.manualReady ?? false,
     whileDraining: o.whileDraining ?? 'serve',
     requestTimeoutMs: o.requestTimeoutMs,
+    webSocketCloseTimeoutMs: o.webSocketCloseTimeoutMs ?? 1_000,
     probes: o.probes ?? {},
     clock: o.clock,
     env,

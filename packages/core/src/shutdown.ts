@@ -1,8 +1,11 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
 import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
-import { ConnectionTracker, RETRY_AFTER_SECONDS } from './connectionTracker.js'
+import { ConnectionTracker, RETRY_AFTER_SECONDS, type ArrivingRequest } from './connectionTracker.js'
+import { isHttp2Response } from './http2Sessions.js'
+import type { WebSocketServerLike } from './webSockets.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { toLog, type Log } from './logger.js'
@@ -42,7 +45,11 @@ export interface ShutdownEvents {
   delay: [decision: DelayDecision]
 }
 
-/** Anything `attach()` accepts: `http`, `https` (and, through them, framework) servers. */
+/**
+ * Anything `attach()` accepts: `http`, `https` and `http2` (`createServer`,
+ * `createSecureServer`, with or without `allowHTTP1`) servers, and through
+ * them framework servers.
+ */
 export type AttachableServer = NetServer
 
 export class ShutdownController extends EventEmitter<ShutdownEvents> {
@@ -71,6 +78,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.#log = toLog(this.#options.logger, console)
     this.#tracker = new ConnectionTracker(this.#clock, {
       lingerMs: this.#options.idleLingerMs,
+      webSocketCloseTimeoutMs: this.#options.webSocketCloseTimeoutMs,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
       onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
@@ -156,7 +164,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    */
   attach<S extends AttachableServer>(server: S): S {
     if (!(server instanceof NetServer) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function') {
-      throw new LastcallOptionError('attach(server)', server, 'an http or https server (net.Server that emits "request")')
+      throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
     if (this.#servers.includes(server)) return server
     this.#servers.push(server)
@@ -172,6 +180,23 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     if (!server.listening) server.once('listening', () => this.#maybeReady())
     this.#maybeReady()
     return server
+  }
+
+  /**
+   * Hands over a `ws` WebSocketServer (`ws` is not a dependency of lastcall;
+   * any object with the same `clients` set and `connection` event works).
+   * When the drain starts, every client gets close code 1001 ("going away")
+   * with a reason, and a client that has not finished the close handshake
+   * `webSocketCloseTimeoutMs` later is terminated and counted as forced.
+   * Hand it over before clients connect, and attach its HTTP server too.
+   * Returns the WebSocketServer.
+   */
+  attachWebSockets<W extends WebSocketServerLike>(wss: W): W {
+    if (typeof wss !== 'object' || wss === null || typeof (wss as { on?: unknown }).on !== 'function') {
+      throw new LastcallOptionError('attachWebSockets(wss)', wss, 'a ws WebSocketServer (an object with on() and clients)')
+    }
+    this.#tracker.addWebSockets(wss)
+    return wss
   }
 
   /**
@@ -230,13 +255,16 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * `Connection: close`, counted. For plain node:http handlers; adapters
    * send the same status and headers in their framework's shape.
    */
-  reject(res: ServerResponse): void {
+  reject(res: ServerResponse | Http2ServerResponse): void {
     this.countRejected()
     if (res.headersSent) {
       res.destroy()
       return
     }
-    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS) }
+    // Connection-specific headers are illegal in HTTP/2; GOAWAY does that job there.
+    if (!isHttp2Response(res)) headers.Connection = 'close'
+    res.writeHead(503, headers)
     res.end('Service Unavailable: shutting down\n')
   }
 
@@ -244,7 +272,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * The signal a request's handler should follow: it aborts when the drain
    * starts (and at the request's `requestTimeoutMs`, when set).
    */
-  signalFor(req: IncomingMessage): AbortSignal {
+  signalFor(req: IncomingMessage | Http2ServerRequest | ServerHttp2Stream): AbortSignal {
     return this.#tracker.signalFor(req)
   }
 
@@ -276,7 +304,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   }
 
   /** Feeds the automatic readiness delay: readiness probes and application requests. */
-  #observe(req: IncomingMessage): void {
+  #observe(req: ArrivingRequest): void {
     const adaptive = this.#adaptive!
     const kind = this.#options.probes === false ? undefined : this.#probes.kindOf(req.url)
     if (kind === undefined) return adaptive.observeRequest()
