@@ -1,0 +1,340 @@
+import { LastcallOptionError } from '@lastcall/core'
+import { freePort, runLoad, send, tally, waitForReady, type LoadRequest, type OutcomeKind, type Readiness, type RequestOutcome } from '@lastcall/testing'
+import { spawnApp, type AppExit, type SpawnedApp } from './process.js'
+import { verdict, type Finding } from './verdict.js'
+import { watchWebSocket, type WebSocketResult } from './webSocket.js'
+import { runHttp2, type Http2Result } from './http2.js'
+
+export interface CheckOptions {
+  /** The app's command and arguments, run without a shell. */
+  command: readonly string[]
+  /**
+   * Simulated keep-alive client connections.
+   * @default 8
+   */
+  connections?: number
+  /**
+   * Load time: SIGTERM is sent halfway through it.
+   * @default 4000
+   */
+  durationMs?: number
+  /**
+   * Path of the fast requests (GET and POST).
+   * @default '/'
+   */
+  path?: string
+  /**
+   * Path of slow requests added to the mix (e.g. `/slow?ms=500`), so requests are in flight at SIGTERM.
+   * @default undefined (fast requests only)
+   */
+  slowPath?: string
+  /**
+   * The readiness endpoint. When it answers 404 the app is taken to have
+   * none and `/` is used to see that it is up.
+   * @default '/readyz'
+   */
+  readyPath?: string
+  /**
+   * Whether a missing readiness endpoint, or readiness still passing when the listener closed, fails the check.
+   * @default true
+   */
+  requireReadiness?: boolean
+  /**
+   * How often readiness is probed (on a fresh connection each time), as a balancer does.
+   * @default 100
+   */
+  probeIntervalMs?: number
+  /**
+   * A request unanswered this long counts as hung.
+   * @default 5000
+   */
+  requestTimeoutMs?: number
+  /**
+   * How long the app gets to become ready.
+   * @default 10000
+   */
+  startupTimeoutMs?: number
+  /**
+   * How long the app gets to exit after SIGTERM before its process group is SIGKILLed.
+   * @default 15000
+   */
+  exitTimeoutMs?: number
+  /**
+   * Also keep an HTTP/2 (h2c, cleartext) session under load on the same port.
+   * @default false
+   */
+  http2?: boolean
+  /**
+   * Also hold a WebSocket open on this path (`true` means `/`) and see how it is closed.
+   * @default false
+   */
+  ws?: boolean | string
+  /** Environment of the app; `PORT` is added. @default process.env */
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Aborting it stops the check early: the app's process group is killed. */
+  signal?: AbortSignal
+  /** Called on every step and request outcome, for progress display. */
+  onProgress?: (progress: Progress) => void
+}
+
+export type Phase = 'starting' | 'ready' | 'loading' | 'sigterm' | 'not-ready' | 'listener-closed' | 'load-stopped' | 'exited' | 'killed' | 'done'
+
+export interface Progress {
+  phase: Phase
+  /** Milliseconds since the check started. */
+  atMs: number
+  counts: Record<OutcomeKind, number>
+  /** A human note for the phase (e.g. the port, the exit code). */
+  note?: string
+}
+
+export interface CheckResult {
+  /** No failure found. */
+  ok: boolean
+  command: readonly string[]
+  port: number
+  pid: number
+  /** Milliseconds the app took to answer after it was started; `null` if it never did. */
+  startupMs: number | null
+  readiness: {
+    path: string
+    /** Whether the app has a readiness endpoint (`path` did not answer 404). */
+    endpoint: boolean
+    /** Milliseconds from SIGTERM to the first failing readiness answer; `null` if it never failed. */
+    failedAfterMs: number | null
+    /** Milliseconds from SIGTERM to the first refused connection (listener closed or process gone); `null` if never. */
+    listenerClosedAfterMs: number | null
+    /** Whether readiness failed before the listener closed (`null` when there is no endpoint). */
+    failedBeforeClose: boolean | null
+  }
+  /** Milliseconds from the start of the load to SIGTERM; `null` if the app exited first. */
+  sigtermAtMs: number | null
+  exit: AppExit & {
+    /** Milliseconds from SIGTERM to exit. */
+    afterMs: number | null
+    /** Whether it had to be SIGKILLed at `exitTimeoutMs`. */
+    killed: boolean
+  }
+  requests: {
+    total: number
+    byKind: Record<OutcomeKind, number>
+    /** The same, for requests whose outcome came after SIGTERM. */
+    afterSigterm: Record<OutcomeKind, number>
+    /** Full responses by status. */
+    statuses: Record<string, number>
+    /** 503 responses without `Retry-After`. */
+    rejectedWithoutRetryAfter: number
+  }
+  http2?: Http2Result
+  ws?: WebSocketResult
+  failures: Finding[]
+  warnings: Finding[]
+  /** The app's last lines of stderr. */
+  stderrTail: string[]
+  /** Milliseconds the check took. */
+  durationMs: number
+}
+
+const MAX_REQUESTS = 200_000
+const PROBE_TIMEOUT_MS = 1000
+const USER_AGENT = 'lastcall-check'
+
+function assertInt(name: string, value: unknown, min: number, max: number): asserts value is number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new LastcallOptionError(name, value, `an integer from ${min} to ${max}`)
+}
+
+function assertPath(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !value.startsWith('/')) throw new LastcallOptionError(name, value, 'a path starting with "/"')
+}
+
+/**
+ * Starts the app, loads it, sends SIGTERM halfway through the load and
+ * classifies everything that happened. Always stops the app's process group.
+ */
+export async function check(options: CheckOptions): Promise<CheckResult> {
+  const {
+    command, connections = 8, durationMs = 4000, path = '/', slowPath, readyPath = '/readyz', requireReadiness = true, probeIntervalMs = 100,
+    requestTimeoutMs = 5000, startupTimeoutMs = 10_000, exitTimeoutMs = 15_000, http2 = false, ws = false, env = process.env, cwd, onProgress, signal,
+  } = options
+  if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string' && c.length > 0)) {
+    throw new LastcallOptionError('command', command, 'a non-empty list of strings (the app to run, after --)')
+  }
+  assertInt('connections', connections, 1, 256)
+  assertInt('durationMs', durationMs, 100, 600_000)
+  assertInt('probeIntervalMs', probeIntervalMs, 10, 10_000)
+  assertInt('requestTimeoutMs', requestTimeoutMs, 100, 600_000)
+  assertInt('startupTimeoutMs', startupTimeoutMs, 100, 600_000)
+  assertInt('exitTimeoutMs', exitTimeoutMs, 100, 600_000)
+  assertPath('path', path)
+  assertPath('readyPath', readyPath)
+  if (slowPath !== undefined) assertPath('slowPath', slowPath)
+  if (typeof ws === 'string') assertPath('ws', ws)
+
+  const t0 = performance.now()
+  const now = (): number => Math.round(performance.now() - t0)
+  const outcomes: RequestOutcome[] = []
+  const progress = (phase: Phase, note?: string): void => onProgress?.({ phase, atMs: now(), counts: tally(outcomes), ...(note ? { note } : {}) })
+
+  const port = await freePort()
+  progress('starting', `port ${port}`)
+  const app: SpawnedApp = spawnApp(command, { ...env, PORT: String(port) }, cwd)
+  const stopEarly = (): void => app.killGroup()
+  signal?.addEventListener('abort', stopEarly, { once: true })
+  if (signal?.aborted) stopEarly()
+  const gone = new AbortController()
+  let exitedAt: number | null = null
+  void app.exited.then(() => {
+    exitedAt = performance.now()
+    gone.abort(new Error('the app exited'))
+  })
+
+  let readiness: Readiness | undefined
+  let sigtermAt: number | null = null
+  let killed = false
+  let readinessFailedAt: number | null = null
+  let listenerClosedAt: number | null = null
+  let http2Result: Http2Result | undefined
+  let wsResult: WebSocketResult | undefined
+  const timers: NodeJS.Timeout[] = []
+  try {
+    try {
+      readiness = await waitForReady({ port, path: readyPath, timeoutMs: startupTimeoutMs, signal: gone.signal, headers: { 'user-agent': USER_AGENT } })
+    } catch (error) {
+      const reason = gone.signal.aborted ? 'exited before it answered' : `did not answer within ${startupTimeoutMs} ms`
+      progress('exited', reason)
+      return finish(null, [{ code: 'not-ready', message: `The app ${reason} on port ${port} (${(error as Error).message}).`, fix: 'Make the app listen on the port in the PORT environment variable, on 127.0.0.1 or all interfaces; raise --startup-timeout if it starts slowly.' }])
+    }
+    const ready = readiness
+    progress('ready', `${ready.path} answered after ${ready.ms} ms`)
+
+    // Stops new requests, as a balancer does once it sees readiness fail or a connection refused.
+    const stopLoad = new AbortController()
+    const exited = app.exited.then(() => stopLoad.abort())
+
+    // The prober: a fresh connection each time, like a balancer's health check.
+    let probing = true
+    const probe = async (): Promise<void> => {
+      if (!probing) return
+      const o = await send({ port, path: ready.path, timeoutMs: PROBE_TIMEOUT_MS, headers: { 'user-agent': USER_AGENT } })
+      if (sigtermAt === null || !probing) return
+      const at = performance.now()
+      if (o.kind === 'refused') {
+        if (listenerClosedAt === null) {
+          listenerClosedAt = at
+          progress('listener-closed', `${Math.round(at - sigtermAt)} ms after SIGTERM`)
+        }
+        stopLoad.abort()
+      } else if (ready.endpoint && readinessFailedAt === null && (o.status === undefined || o.status < 200 || o.status >= 300)) {
+        readinessFailedAt = at
+        progress('not-ready', `${ready.path} answered ${o.status ?? o.code} ${Math.round(at - sigtermAt)} ms after SIGTERM`)
+        stopLoad.abort()
+      }
+    }
+    const prober = setInterval(() => void probe(), probeIntervalMs)
+    timers.push(prober)
+
+    const mix: LoadRequest[] = [{ path }, { method: 'POST', path, body: '{"lastcall":"check"}' }]
+    if (slowPath !== undefined) mix.push({ path: slowPath })
+    progress('loading', `${connections} keep-alive connections`)
+    const load = runLoad({
+      port, connections, requests: mix, requestTimeoutMs, maxRequests: MAX_REQUESTS, signal: stopLoad.signal, holdOpen: exited,
+      headers: { 'user-agent': USER_AGENT },
+      onOutcome: (o) => {
+        outcomes.push(o)
+        // A refused connection after SIGTERM: the balancer takes the app out.
+        if (o.kind === 'refused' && sigtermAt !== null) stopLoad.abort()
+        progress('loading')
+      },
+    })
+    const extras: Promise<void>[] = []
+    if (http2) extras.push(runHttp2({ port, path, signal: stopLoad.signal, requestTimeoutMs }).then((r) => void (http2Result = r)))
+    if (ws !== false) extras.push(watchWebSocket({ port, path: ws === true ? '/' : ws, exited: app.exited, timeoutMs: exitTimeoutMs + requestTimeoutMs }).then((r) => void (wsResult = r)))
+
+    // SIGTERM halfway through the load, unless the app is already gone.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.round(durationMs / 2))
+      timers.push(timer)
+      void app.exited.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    if (app.running) {
+      sigtermAt = performance.now()
+      app.signal('SIGTERM')
+      progress('sigterm')
+      const bound = setTimeout(() => {
+        killed = true
+        progress('killed', `no exit ${exitTimeoutMs} ms after SIGTERM`)
+        app.killGroup()
+      }, exitTimeoutMs)
+      timers.push(bound)
+      // Without a readiness endpoint or a refused connection, the load still ends with the duration.
+      const end = setTimeout(() => stopLoad.abort(), Math.max(0, durationMs - Math.round(durationMs / 2)))
+      timers.push(end)
+    } else {
+      stopLoad.abort()
+    }
+    const result = await load
+    progress('load-stopped', `${result.outcomes.length} requests`)
+    const exit = await app.exited
+    probing = false
+    await Promise.all(extras)
+    if (!killed) progress('exited', exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`)
+    return finish(exit, [])
+  } finally {
+    for (const timer of timers) clearTimeout(timer)
+    signal?.removeEventListener('abort', stopEarly)
+    app.signal('SIGKILL')
+    app.killGroup()
+    await app.exited
+  }
+
+  function finish(exit: AppExit | null, early: Finding[]): CheckResult {
+    const after = (at: number | null): number | null => (at === null || sigtermAt === null ? null : Math.round(at - sigtermAt))
+    const statuses: Record<string, number> = {}
+    let rejectedWithoutRetryAfter = 0
+    for (const o of outcomes) {
+      if (o.status !== undefined) statuses[o.status] = (statuses[o.status] ?? 0) + 1
+      if (o.kind === 'rejected' && o.retryAfter === undefined) rejectedWithoutRetryAfter++
+    }
+    const closedAt = listenerClosedAt ?? exitedAt
+    const endpoint = readiness?.endpoint ?? false
+    const result: CheckResult = {
+      ok: false,
+      command,
+      port,
+      pid: app.pid,
+      startupMs: readiness ? readiness.ms : null,
+      readiness: {
+        path: readiness?.path ?? readyPath,
+        endpoint,
+        failedAfterMs: after(readinessFailedAt),
+        listenerClosedAfterMs: after(closedAt),
+        failedBeforeClose: !endpoint || sigtermAt === null ? null : readinessFailedAt !== null && (closedAt === null || readinessFailedAt <= closedAt),
+      },
+      sigtermAtMs: sigtermAt === null ? null : Math.round(sigtermAt - t0),
+      exit: { code: exit?.code ?? null, signal: exit?.signal ?? null, afterMs: after(exitedAt), killed },
+      requests: {
+        total: outcomes.length,
+        byKind: tally(outcomes),
+        afterSigterm: tally(sigtermAt === null ? [] : outcomes.filter((o) => o.endedAt >= sigtermAt!)),
+        statuses,
+        rejectedWithoutRetryAfter,
+      },
+      ...(http2Result ? { http2: http2Result } : {}),
+      ...(wsResult ? { ws: wsResult } : {}),
+      failures: [],
+      warnings: [],
+      stderrTail: app.stderr.slice(-10),
+      durationMs: now(),
+    }
+    const found = verdict(result, { requestTimeoutMs, exitTimeoutMs, requireReadiness })
+    result.failures = [...early, ...found.failures]
+    result.warnings = found.warnings
+    result.ok = result.failures.length === 0
+    progress('done', result.ok ? 'pass' : `${result.failures.length} failure(s)`)
+    return result
+  }
+}

@@ -1,0 +1,8 @@
+export { send, tally, classifyError, connectionAgent, OUTCOME_KINDS } from './request.js'
+export type { OutcomeKind, RequestOutcome, SendOptions } from './request.js'
+export { runLoad } from './load.js'
+export type { LoadOptions, LoadRequest, LoadResult } from './load.js'
+export { freePort, waitForReady, startApp, parseReport } from './app.js'
+export type { WaitForReadyOptions, Readiness, StartAppOptions, ChildApp, AppExit } from './app.js'
+export { drainChild, drainInProcess } from './drain.js'
+export type { HoldOptions, DrainResult, DrainChildOptions, DrainChildResult, DrainInProcessOptions } from './drain.js'
