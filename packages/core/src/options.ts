@@ -152,11 +152,33 @@ export interface ShutdownOptions {
    */
   clock?: Clock
   /**
-   * Environment variables consulted (`KUBERNETES_SERVICE_HOST`, `pm_id`). For tests.
+   * The time the platform gives between its stop signal and SIGKILL
+   * (Kubernetes `terminationGracePeriodSeconds`, Docker `--stop-timeout`,
+   * systemd `TimeoutStopSec`, PM2 `kill_timeout`), which cannot be seen from
+   * inside the process. When set, the controller warns at creation if
+   * `timeoutMs` + `GRACE_SAFETY_MARGIN_MS` (1000) does not fit inside it.
+   * @default the `LASTCALL_GRACE_PERIOD_MS` environment variable when set, else undefined (no check)
+   */
+  gracePeriodMs?: number
+  /**
+   * `'shutdown'`: on `uncaughtException` or `unhandledRejection`, log the
+   * error, fail readiness, drain what can be drained (bounded by `timeoutMs`)
+   * and exit the process non-zero, whatever `exit` says, since a process
+   * after an uncaught error is in an unknown state. `false` installs nothing:
+   * Node's own behaviour (print and exit at once) applies.
+   * @default false
+   */
+  onCrash?: 'shutdown' | false
+  /**
+   * Environment variables consulted (`KUBERNETES_SERVICE_HOST`, `pm_id`,
+   * `LASTCALL_GRACE_PERIOD_MS`). For tests.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>
 }
+
+/** Room `timeoutMs` must leave inside `gracePeriodMs` for the exit itself and the platform's own delays. */
+export const GRACE_SAFETY_MARGIN_MS = 1000
 
 export interface ResolvedOptions {
   readinessDelayMs: number | 'auto'
@@ -179,13 +201,16 @@ export interface ResolvedOptions {
   webSocketCloseTimeoutMs: number
   probes: ProbeOptions | false
   clock: Clock | undefined
+  /** From the option or `LASTCALL_GRACE_PERIOD_MS`; undefined when neither is set. */
+  gracePeriodMs: number | undefined
+  onCrash: 'shutdown' | false
   env: Readonly<Record<string, string | undefined>>
 }
 
 const KNOWN_KEYS = new Set<string>([
   'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
   'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
-  'webSocketCloseTimeoutMs',
+  'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash',
 ])
 
 /** Signals that cannot be caught, or that Node reserves. */
@@ -269,6 +294,17 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     throw new LastcallOptionError('env', o.env, 'an object of environment variables')
   }
   const env = o.env ?? processEnv
+  if (o.gracePeriodMs !== undefined) assertDuration('gracePeriodMs', o.gracePeriodMs, { allowZero: false })
+  let gracePeriodMs = o.gracePeriodMs
+  const graceFromEnv = env.LASTCALL_GRACE_PERIOD_MS?.trim()
+  if (gracePeriodMs === undefined && graceFromEnv !== undefined && graceFromEnv !== '') {
+    const parsed = /^\d+$/.test(graceFromEnv) ? Number(graceFromEnv) : graceFromEnv
+    assertDuration('env.LASTCALL_GRACE_PERIOD_MS', parsed, { allowZero: false })
+    gracePeriodMs = parsed
+  }
+  if (o.onCrash !== undefined && o.onCrash !== false && o.onCrash !== 'shutdown') {
+    throw new LastcallOptionError('onCrash', o.onCrash, '"shutdown" or false')
+  }
 
   const signals = resolveSignals(o.signals, platform)
   const phases = resolvePhases(o.phases)
@@ -315,6 +351,8 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     webSocketCloseTimeoutMs: o.webSocketCloseTimeoutMs ?? 1_000,
     probes: o.probes ?? {},
     clock: o.clock,
+    gracePeriodMs,
+    onCrash: o.onCrash ?? false,
     env,
   }
 }

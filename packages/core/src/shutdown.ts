@@ -12,7 +12,7 @@ import { toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
 import { Probes } from './probes.js'
 import { AdaptiveDelay, type DelayDecision } from './readinessDelay.js'
-import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
+import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { triggerLabel } from './report.js'
 import { processHost, type Participant, type ProcessHost, type Trigger } from './signals.js'
@@ -115,8 +115,12 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         this.#log('error', `second ${signal} during shutdown: exiting now with code ${code}`, { state: this.#state })
         if (typeof exit === 'function') exit(code)
       },
+      crashed: this.#options.onCrash === 'shutdown'
+        ? (kind, error) => this.#log('error', `${kind}: ${error instanceof Error ? error.message : String(error)}; shutting down`, { err: error, state: this.#state })
+        : undefined,
     }
-    if (this.#options.signals.length > 0) this.#unregister = host.register(this.#participant)
+    if (this.#options.signals.length > 0 || this.#options.onCrash === 'shutdown') this.#unregister = host.register(this.#participant)
+    this.#checkGracePeriod()
   }
 
   /** Where the lifecycle is now. */
@@ -221,7 +225,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   ready(): void {
     if (this.#state !== 'starting') return
     this.#setState('serving')
-    this.#host.notifyReady()
+    this.#host.notifyReady(this.#log)
   }
 
   /**
@@ -389,7 +393,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         hooks,
         timedOut,
         pending,
-        exitCode: timedOut || failed || forced > 0 ? 1 : 0,
+        exitCode: timedOut || failed || forced > 0 || trigger.type === 'error' ? 1 : 0,
       }
       this.#report = report
       this.#log(report.exitCode === 0 ? 'info' : 'warn', `shutdown finished with exit code ${report.exitCode} in ${report.durationMs} ms`, {
@@ -407,6 +411,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const abandoned = new AbortController()
     done.then(() => abandoned.abort(), () => {})
 
+    this.#host.notifyStopping(this.#log)
     this.#tracker.startCounting()
     this.#hooks.begin(t0)
     this.#log('info', `shutdown started by ${triggerLabel(trigger)}; readiness now failing`, { readinessDelayMs: o.readinessDelayMs, drainTimeoutMs: o.drainTimeoutMs, timeoutMs: o.timeoutMs })
@@ -451,6 +456,25 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const exit = this.#options.exit
     if (typeof exit === 'function') exit(code)
     if (exit === true || this.#unregister) this.#host.finished(this.#participant, code)
+  }
+
+  /** Connections open right now on attached servers, every kind together (for metrics). */
+  get openConnections(): number {
+    return this.#tracker.open
+  }
+
+  /** Warns when the platform would SIGKILL the process before `timeoutMs` gives up (see `gracePeriodMs`). */
+  #checkGracePeriod(): void {
+    const { gracePeriodMs, timeoutMs } = this.#options
+    if (gracePeriodMs === undefined || timeoutMs + GRACE_SAFETY_MARGIN_MS <= gracePeriodMs) return
+    const needed = timeoutMs + GRACE_SAFETY_MARGIN_MS
+    this.#log(
+      'warn',
+      `timeoutMs (${timeoutMs} ms) + safety margin (${GRACE_SAFETY_MARGIN_MS} ms) = ${needed} ms does not fit in the platform's grace period ` +
+        `(gracePeriodMs ${gracePeriodMs} ms): the process may be killed before its shutdown ends. Lower timeoutMs to at most ` +
+        `${Math.max(0, gracePeriodMs - GRACE_SAFETY_MARGIN_MS)} ms or raise the grace period to at least ${needed} ms`,
+      { timeoutMs, gracePeriodMs, safetyMarginMs: GRACE_SAFETY_MARGIN_MS },
+    )
   }
 }
 
