@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { send, startFixture, type Fixture } from './helpers.js'
+
+const running: Fixture[] = []
+afterEach(() => {
+  for (const f of running.splice(0)) {
+    f.kill()
+    // Workers exit when the primary's IPC channel closes; kill them too in case one does not.
+    for (const e of f.events) {
+      if (e.event !== 'worker-listening') continue
+      try {
+        process.kill(e.pid as number, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }
+})
+
+async function start(config: unknown): Promise<Fixture> {
+  const fixture = await startFixture('cluster-app.ts', config)
+  running.push(fixture)
+  return fixture
+}
+
+/** One slow request per worker, each on its own connection (round-robin hands them to different workers). */
+async function slowOnEachWorker(f: Fixture, ms: number): Promise<Array<Promise<Awaited<ReturnType<typeof send>>>>> {
+  const first = send(f.ports[0]!, `/slow?ms=${ms}`, { agent: false })
+  await f.waitFor((e) => e.event === 'request')
+  const second = send(f.ports[0]!, `/slow?ms=${ms}`, { agent: false })
+  await f.waitFor((e) => e.event === 'request' && e.pid !== f.events.find((x) => x.event === 'request')!.pid)
+  return [first, second]
+}
+
+const reports = (f: Fixture) => f.events.filter((e) => e.event === 'report')
+
+describe('clusterPrimary (real cluster workers)', () => {
+  it('on SIGTERM tells every worker to drain, their in-flight requests complete, and it exits 0 after the last worker', async () => {
+    const f = await start({ workers: 2, primary: { timeoutMs: 10_000 }, worker: { readinessDelayMs: 0, drainTimeoutMs: 5000 } })
+    const pending = await slowOnEachWorker(f, 600)
+    process.kill(f.child.pid!, 'SIGTERM')
+    const outcomes = await Promise.all(pending)
+    for (const o of outcomes) expect(o.ok && o.reply.status).toBe(200)
+    expect(new Set(outcomes.map((o) => o.ok && o.reply.body)).size).toBe(2)
+    expect(await f.exited).toEqual({ code: 0, signal: null })
+    expect(f.events.find((e) => e.event === 'primary-exit')).toEqual({ event: 'primary-exit', code: 0 })
+    const r = reports(f)
+    expect(r).toHaveLength(2)
+    for (const { report } of r) {
+      expect(report).toMatchObject({ trigger: { type: 'message', message: 'shutdown' }, exitCode: 0, requests: { completed: 1, forced: 0 } })
+    }
+  })
+
+  it('exits 1 when a worker fails its shutdown, after waiting for every worker', async () => {
+    const f = await start({ workers: 2, failingWorkers: [1], primary: { timeoutMs: 10_000 }, worker: { readinessDelayMs: 0 } })
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await f.exited).toEqual({ code: 1, signal: null })
+    const codes = reports(f).map((e) => [e.id, e.report.exitCode]).sort()
+    expect(codes).toEqual([[1, 1], [2, 0]])
+  })
+
+  it('kills workers still running at timeoutMs and exits 1', async () => {
+    const f = await start({ workers: 2, primary: { timeoutMs: 800 }, worker: { readinessDelayMs: 0, drainTimeoutMs: 20_000, timeoutMs: 30_000 } })
+    const hung = send(f.ports[0]!, '/hang', { agent: false })
+    await f.waitFor((e) => e.event === 'request')
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await f.exited).toEqual({ code: 1, signal: null })
+    expect((await hung).ok).toBe(false)
+    // The worker without a request drained and reported; the hung one was killed before it could.
+    expect(reports(f)).toHaveLength(1)
+  })
+
+  it("sends a signal instead of the message with notifyWorkers: 'SIGTERM'", async () => {
+    const f = await start({ workers: 2, primary: { timeoutMs: 10_000, notifyWorkers: 'SIGTERM' }, worker: { readinessDelayMs: 0, drainTimeoutMs: 5000 } })
+    const pending = await slowOnEachWorker(f, 400)
+    process.kill(f.child.pid!, 'SIGTERM')
+    for (const o of await Promise.all(pending)) expect(o.ok && o.reply.status).toBe(200)
+    expect(await f.exited).toEqual({ code: 0, signal: null })
+    expect(reports(f).map((e) => e.report.trigger)).toEqual([{ type: 'signal', signal: 'SIGTERM' }, { type: 'signal', signal: 'SIGTERM' }])
+  })
+})
