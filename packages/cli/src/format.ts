@@ -22,7 +22,7 @@ export function formatResult(r: CheckResult): string {
   }
   if (r.sigtermAtMs !== null) lines.push(`  SIGTERM sent ${r.sigtermAtMs} ms into the check`)
   if (r.requests.total > 0) {
-    lines.push('', `  requests              total  after SIGTERM`)
+    lines.push('', `  requests              total  ended after SIGTERM`)
     for (const kind of Object.keys(LABELS) as OutcomeKind[]) {
       const total = r.requests.byKind[kind]
       if (total === 0 && kind !== 'completed') continue
