@@ -230,12 +230,13 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
   /**
    * Starts the shutdown. Resolves with the report when it is over; calling it
-   * again returns the same promise.
+   * again returns the same promise. `skipReadinessDelay` starts at the drain,
+   * for hosts that already stopped routing here (Fastify's own `close()`).
    */
-  shutdown(reason = 'shutdown() called'): Promise<ShutdownReport> {
+  shutdown(reason = 'shutdown() called', options?: { skipReadinessDelay?: boolean }): Promise<ShutdownReport> {
     if (typeof reason !== 'string') throw new LastcallOptionError('shutdown(reason)', reason, 'a string')
     if (this.#unregister) this.#host.started(this.#participant)
-    return this.#begin({ type: 'manual', reason })
+    return this.#begin({ type: 'manual', reason }, options?.skipReadinessDelay === true)
   }
 
   /**
@@ -342,12 +343,12 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.emit('state', next, previous)
   }
 
-  #begin(trigger: Trigger): Promise<ShutdownReport> {
-    this.#promise ??= this.#run(trigger)
+  #begin(trigger: Trigger, skipReadinessDelay = false): Promise<ShutdownReport> {
+    this.#promise ??= this.#run(trigger, skipReadinessDelay)
     return this.#promise
   }
 
-  async #run(trigger: Trigger): Promise<ShutdownReport> {
+  async #run(trigger: Trigger, skipReadinessDelay: boolean): Promise<ShutdownReport> {
     const clock = this.#clock
     const o = this.#options
     const t0 = clock.now()
@@ -419,7 +420,9 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const early: Promise<void>[] = [this.#hooks.runFrom('shutdown', trigger)]
 
     try {
-      if (o.readinessDelayMs === 'auto') {
+      if (skipReadinessDelay) {
+        // The host already stopped routing here: straight to the drain.
+      } else if (o.readinessDelayMs === 'auto') {
         const rule = await this.#adaptive!.wait(t0, abandoned.signal)
         readinessDelay = { durationMs: Math.round(clock.now() - t0), rule, quietWindowMs: this.#adaptive!.quietWindowMs() }
       } else if (o.readinessDelayMs > 0) {
