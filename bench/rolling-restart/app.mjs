@@ -1,0 +1,65 @@
+// The routes every variant serves, so that only shutdown handling differs.
+//   GET /fast, GET /slow?ms=N, POST /orders (JSON body), GET /readyz
+// and the stdout protocol with run.mjs: `LISTENING <port>` once listening.
+import { createServer } from 'node:http'
+
+/**
+ * @param {{ isReady?: () => boolean }} [deps]
+ * @returns {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void}
+ */
+export function createApp({ isReady = () => true } = {}) {
+  return (req, res) => {
+    const url = req.url ?? '/'
+    if (url === '/fast') return send(res, 200, 'fast\n')
+    if (url.startsWith('/slow')) {
+      const ms = Math.min(5000, Number(new URL(url, 'http://x').searchParams.get('ms')) || 1000)
+      const timer = setTimeout(() => send(res, 200, `slow ${ms}\n`), ms)
+      res.on('close', () => clearTimeout(timer))
+      return
+    }
+    if (url === '/orders' && req.method === 'POST') {
+      let size = 0
+      req.on('data', (chunk) => (size += chunk.length))
+      req.on('end', () => send(res, 201, `{"received":${size}}\n`))
+      return
+    }
+    if (url === '/readyz') return send(res, isReady() ? 200 : 503, isReady() ? 'ready\n' : 'not ready\n')
+    send(res, 404, 'not found\n')
+  }
+}
+
+/**
+ * @param {import('node:http').ServerResponse} res
+ * @param {number} status
+ * @param {string} body
+ */
+function send(res, status, body) {
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/** The port from `--port N` (run.mjs always passes one). */
+export function portArg() {
+  const i = process.argv.indexOf('--port')
+  return i > 0 ? Number(process.argv[i + 1]) : 0
+}
+
+/** An argument's value, or undefined. @param {string} name */
+export function arg(name) {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+
+/**
+ * Listens on 127.0.0.1 and announces the port.
+ * @param {import('node:http').Server} server
+ */
+export function listen(server) {
+  server.listen(portArg(), '127.0.0.1', () => {
+    const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+    console.log(`LISTENING ${address.port}`)
+  })
+  return server
+}
+
+export { createServer }
