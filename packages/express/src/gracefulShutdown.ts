@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
+import { createShutdown, type AttachableServer, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { asController } from './asController.js'
+
+/** What every request carries as `req.lastcall`. */
+export interface LastcallRequestContext {
+  /**
+   * Aborts when the drain starts (reason: `DrainingError`), or when the
+   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
+   * Streaming handlers follow it to end their response in time.
+   */
+  readonly signal: AbortSignal
+}
+
+declare global {
+  // Express's own way to extend its Request type (express 4 and 5 alike).
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `@lastcall/express`'s middleware on every request that passes it. */
+      lastcall: LastcallRequestContext
+    }
+  }
+}
+
+/** The Express middleware signature, in Node's own types (no dependency on `@types/express`). */
+export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void
+
+/** Options of `gracefulShutdown()`: exactly the core's. */
+export type ExpressShutdownOptions = ShutdownOptions
+
+/** The middleware, which is also the shutdown controller (`attach`, `onShutdown`, `addCheck`, `shutdown()`...). */
+export type ExpressShutdown = ExpressMiddleware & ShutdownController
+
+/**
+ * Graceful shutdown for Express 4 and 5. `app.use()` it before anything
+ * else: it answers the probes (`/healthz`, `/readyz`...) before the app's own
+ * middleware, gives every request `req.lastcall.signal`, and answers 503 to
+ * what can no longer be served. Then `shutdown.attach(app.listen(port))`.
+ */
+export function gracefulShutdown(options?: ExpressShutdownOptions): ExpressShutdown {
+  const controller = createShutdown(options)
+  let attached = false
+
+  const middleware: ExpressMiddleware = (req, res, next) => {
+    if (!attached) adopt(req)
+    if (controller.handleProbe(req, res)) return
+    ;(req as IncomingMessage & { lastcall: LastcallRequestContext }).lastcall = { signal: controller.signalFor(req) }
+    if (controller.shouldReject()) {
+      // 503, Retry-After, Connection: close and a short text body, counted.
+      controller.reject(res)
+      return
+    }
+    next()
+  }
+
+  function adopt(req: IncomingMessage): void {
+    attached = true
+    // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets).
+    const server = (req.socket as Socket & { server?: unknown }).server
+    if (server instanceof NetServer) {
+      controller.attach(server)
+      warn(
+        'lastcall: gracefulShutdown() middleware ran before attach(server) was called; it attached the server of the first request. ' +
+          'Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.',
+      )
+    } else {
+      warn('lastcall: gracefulShutdown() middleware ran before attach(server) was called, and the request has no server to attach: call shutdown.attach(server).')
+    }
+  }
+
+  function warn(message: string): void {
+    const logger = controller.options.logger
+    if (logger === false) return
+    ;(logger ?? console).warn(message)
+  }
+
+  return asController(middleware, controller, {
+    attach: <S extends AttachableServer>(server: S): S => {
+      attached = true
+      return controller.attach(server)
+    },
+  })
+}

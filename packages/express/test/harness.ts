@@ -1,0 +1,72 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { AdapterUnderTest } from '@lastcall/test-kit'
+import type express from 'express'
+import { expect } from 'vitest'
+import { gracefulShutdown } from '../src/index.js'
+
+type Express = typeof express
+
+/** The conformance app for one Express major version (the module is passed in: `express` or `express4`). */
+export function expressAdapter(version: 4 | 5, expressModule: Express): AdapterUnderTest {
+  return {
+    name: `express ${version}`,
+    fixture: new URL(`./fixtures/express${version}.ts`, import.meta.url).pathname,
+    supports: { autoAttach: true },
+    expectRejectedBody(body, contentType) {
+      expect(contentType).toMatch(/^text\/plain/)
+      expect(body).toMatch(/^Service Unavailable/)
+    },
+    create(options, kit, variant) {
+      const shutdown = gracefulShutdown(options)
+      const app = expressModule()
+      app.use(shutdown)
+      // Registered after the adapter: if a probe reached the app, it would answer 418.
+      app.get(['/healthz', '/readyz', '/livez', '/startupz'], (_req, res) => void res.status(418).send('app'))
+      app.get('/ok', (_req, res) => void res.send('ok'))
+      app.get('/slow', (req, res) => {
+        kit.note('slow')
+        const timer = setTimeout(() => res.send('slow'), Number(req.query.ms ?? 100))
+        res.on('close', () => clearTimeout(timer))
+      })
+      app.get('/hold', (_req, res) => {
+        kit.note('hold')
+        void kit.gate().then(() => res.send('held'))
+      })
+      app.get('/signal', (req, res) => {
+        kit.note('signal')
+        const { signal } = req.lastcall
+        signal.addEventListener('abort', () => {
+          const code = (signal.reason as { code?: string }).code ?? 'unknown'
+          kit.note(`aborted:${code}`)
+          // The deadline answers 503 on its own in the same tick; the drain leaves the answer to us.
+          setImmediate(() => {
+            if (!res.headersSent) res.send(code)
+          })
+        }, { once: true })
+      })
+      app.get('/hang', () => kit.note('hang'))
+      app.get('/partial', (_req, res) => {
+        kit.note('partial')
+        res.status(200).type('text').write('partial\n')
+      })
+      app.get('/sse', (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' })
+        res.write('retry: 1000\ndata: hello\n\n')
+        req.lastcall.signal.addEventListener('abort', () => res.end('event: bye\ndata: draining\n\n'), { once: true })
+      })
+      const server = createServer(app)
+      if (variant.attach !== false) shutdown.attach(server)
+      return {
+        controller: shutdown,
+        server,
+        async listen() {
+          server.listen(0, '127.0.0.1')
+          await once(server, 'listening')
+          return (server.address() as AddressInfo).port
+        },
+      }
+    },
+  }
+}

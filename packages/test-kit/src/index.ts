@@ -1,0 +1,8 @@
+export { runConformance, reached, TEST_OPTIONS } from './conformance.js'
+export { TestKit } from './app.js'
+export type { AdapterApp, AdapterUnderTest, AppKit, AppVariant } from './app.js'
+export { send, get, keepAliveAgent, idleSockets, hammerAgent, hammerFetch, onceMatching } from './clients.js'
+export type { Reply, Outcome, SendOptions, HammerResult } from './clients.js'
+export { startFixture, tlsOptions } from './child.js'
+export type { Fixture } from './child.js'
+export type { FixtureConfig } from './fixture.js'
