@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createShutdown, type ShutdownController, type ShutdownOptions, type ShutdownState } from '@lastcall/core'
+import type { FastifyPluginCallback } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** What every request carries as `request.lastcall`. */
+export interface LastcallRequestContext {
+  /**
+   * Aborts when the drain starts (reason: `DrainingError`), or when the
+   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
+   * Streaming handlers follow it to end their response in time.
+   */
+  readonly signal: AbortSignal
+}
+
+/** Options of the plugin: exactly the core's. `logger` defaults to `app.log`. */
+export type FastifyShutdownOptions = ShutdownOptions
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The lastcall controller: `onShutdown`, `addCheck`, `ready()`, `shutdown()`, `state`, events. */
+    shutdown: ShutdownController
+  }
+  interface FastifyRequest {
+    /** The drain (and per-request deadline) signal of this request. */
+    lastcall: LastcallRequestContext
+  }
+}
+
+/** Keys Fastify's `register()` passes along with the plugin's own options. */
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
+
+/** Seconds; the same value core sends when it rejects (`ShutdownController.reject`). */
+const RETRY_AFTER = '1'
+
+const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
+
+const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, options, done) => {
+  const own: Record<string, unknown> = { ...options }
+  for (const key of REGISTER_KEYS) delete own[key]
+  const controller = createShutdown({ logger: app.log, ...(own as ShutdownOptions) })
+
+  app.decorate('shutdown', controller)
+  app.decorateRequest('lastcall', null as unknown as LastcallRequestContext)
+  // The server exists from Fastify's construction on: attached before it accepts anything.
+  controller.attach(app.server)
+
+  app.addHook('onRequest', (request, reply, next) => {
+    const raw = request.raw as IncomingMessage
+    if (controller.handleProbe(raw, reply.raw as ServerResponse)) {
+      // The probe writes the response itself; the lifecycle stops here.
+      reply.hijack()
+      next()
+      return
+    }
+    request.lastcall = { signal: controller.signalFor(raw) }
+    if (!controller.shouldReject()) {
+      next()
+      return
+    }
+    controller.countRejected()
+    reply.code(503).header('retry-after', RETRY_AFTER)
+    // Connection-specific headers are illegal in HTTP/2 (GOAWAY does that job there).
+    if (raw.httpVersionMajor !== 2) reply.header('connection', 'close')
+    void reply.send({ statusCode: 503, error: 'Service Unavailable', message: 'The server is shutting down' })
+  })
+
+  app.addHook('onListen', (next) => {
+    // `listen({ host: 'localhost' })` binds IPv4 and IPv6 through a second server
+    // Fastify keeps to itself: lastcall cannot drain that one.
+    if (app.addresses().length > 1) {
+      app.log.warn(
+        `lastcall: Fastify listens on ${app.addresses().length} addresses through extra servers that lastcall cannot drain; listen on one host (for example '0.0.0.0' or '::')`,
+      )
+    }
+    next()
+  })
+
+  // Fastify's close() answers 503 to everything (probes included) and closes
+  // idle keep-alive sockets the instant it starts, which races clients reusing
+  // them. So a lastcall shutdown (SIGTERM, app.shutdown.shutdown()) runs the
+  // readiness delay and the drain first, and calls app.close() once the
+  // connections are gone, at the start of cleanup: onClose hooks then run in
+  // lastcall's cleanup phase.
+  let fastifyClosing = false
+  let markClosed!: () => void
+  const closed = new Promise<void>((resolve) => (markClosed = resolve))
+  controller.onShutdown('fastify.close', () => (fastifyClosing ? closed : app.close()), {
+    phase: cleanupPhase(controller),
+    timeoutMs: controller.options.timeoutMs,
+  })
+
+  // A direct app.close() by the user starts the shutdown at the drain (the
+  // caller has decided to stop now) and lets Fastify go on once the drain is over.
+  app.addHook('preClose', (next) => {
+    fastifyClosing = true
+    if (!controller.isShuttingDown) {
+      if (controller.state === 'starting' && !app.server.listening) {
+        // Never served (app.inject() tests): nothing to drain, nothing to exit for.
+        controller.dispose()
+        next()
+        return
+      }
+      void controller.shutdown('fastify.close() called', { skipReadinessDelay: true })
+    }
+    void reachedState(controller, 'closing').then(() => next())
+  })
+  app.addHook('onClose', (_instance, next) => {
+    markClosed()
+    next()
+  })
+
+  done()
+}
+
+/** The first phase that runs after the drain: where app.close() belongs. */
+function cleanupPhase(controller: ShutdownController): string {
+  const phases = controller.options.phases
+  return (phases.find((p) => p.start === 'cleanup') ?? phases[phases.length - 1])!.name
+}
+
+function reachedState(controller: ShutdownController, state: ShutdownState): Promise<void> {
+  if (ORDER[controller.state] >= ORDER[state]) return Promise.resolve()
+  return new Promise((resolve) => {
+    const listener = (next: ShutdownState): void => {
+      if (ORDER[next] < ORDER[state]) return
+      controller.off('state', listener)
+      resolve()
+    }
+    controller.on('state', listener)
+  })
+}
+
+/**
+ * The Fastify 5 plugin: `await app.register(gracefulShutdown, options)`.
+ * Register it first: its `onRequest` hook answers the probes before other
+ * plugins' hooks, gives every request `request.lastcall.signal` and answers
+ * 503 to what can no longer be served. `app.shutdown` is the controller;
+ * `app.server` is attached for you.
+ */
+export const gracefulShutdown = fp(lastcallPlugin, { fastify: '5.x', name: '@lastcall/fastify' })

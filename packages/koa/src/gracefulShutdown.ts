@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
+import { createShutdown, type AttachableServer, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { asController } from './asController.js'
+
+/** What every request carries as `ctx.lastcall`. */
+export interface LastcallContext {
+  /**
+   * Aborts when the drain starts (reason: `DrainingError`), or when the
+   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
+   * Streaming handlers follow it to end their response in time.
+   */
+  readonly signal: AbortSignal
+}
+
+declare module 'koa' {
+  interface ExtendableContext {
+    /** Set by `@lastcall/koa`'s middleware on every request that passes it. */
+    lastcall: LastcallContext
+  }
+}
+
+/** The part of Koa's context the middleware uses (no dependency on `@types/koa`). */
+export interface KoaContextLike {
+  req: IncomingMessage
+  res: ServerResponse
+  respond?: boolean
+  status: number
+  body: unknown
+  set(fields: Record<string, string>): void
+}
+
+/** The Koa middleware signature, structurally. */
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>
+
+/** Options of `gracefulShutdown()`: exactly the core's. */
+export type KoaShutdownOptions = ShutdownOptions
+
+/** The middleware, which is also the shutdown controller (`attach`, `onShutdown`, `addCheck`, `shutdown()`...). */
+export type KoaShutdown = KoaMiddleware & ShutdownController
+
+/**
+ * Graceful shutdown for Koa 2 and 3. `app.use()` it before anything else
+ * (routers included): it answers the probes (`/healthz`, `/readyz`...) before
+ * the app's own middleware, gives every request `ctx.lastcall.signal`, and
+ * answers 503 to what can no longer be served. Then
+ * `shutdown.attach(app.listen(port))`, or attach the server you gave `app.callback()`.
+ */
+export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
+  const controller = createShutdown(options)
+  let attached = false
+
+  const middleware: KoaMiddleware = async (ctx, next) => {
+    if (!attached) adopt(ctx.req)
+    if (controller.handleProbe(ctx.req, ctx.res)) {
+      // The probe writes the response itself; Koa must not.
+      ctx.respond = false
+      return
+    }
+    ;(ctx as KoaContextLike & { lastcall: LastcallContext }).lastcall = { signal: controller.signalFor(ctx.req) }
+    if (controller.shouldReject()) {
+      controller.countRejected()
+      // What `ctx.throw(503)` renders, without the error being logged as a server fault.
+      ctx.status = 503
+      ctx.set({ 'Retry-After': RETRY_AFTER, Connection: 'close' })
+      ctx.body = 'Service Unavailable'
+      return
+    }
+    await next()
+  }
+
+  function adopt(req: IncomingMessage): void {
+    attached = true
+    // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets).
+    const server = (req.socket as Socket & { server?: unknown }).server
+    if (server instanceof NetServer) {
+      controller.attach(server)
+      warn(
+        'lastcall: gracefulShutdown() middleware ran before attach(server) was called; it attached the server of the first request. ' +
+          'Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.',
+      )
+    } else {
+      warn('lastcall: gracefulShutdown() middleware ran before attach(server) was called, and the request has no server to attach: call shutdown.attach(server).')
+    }
+  }
+
+  function warn(message: string): void {
+    const logger = controller.options.logger
+    if (logger === false) return
+    ;(logger ?? console).warn(message)
+  }
+
+  return asController(middleware, controller, {
+    attach: <S extends AttachableServer>(server: S): S => {
+      attached = true
+      return controller.attach(server)
+    },
+  })
+}
+
+/** Seconds; the same value core sends when it rejects (`ShutdownController.reject`). */
+const RETRY_AFTER = '1'

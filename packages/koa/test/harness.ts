@@ -1,0 +1,80 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { PassThrough } from 'node:stream'
+import Router from '@koa/router'
+import type { AdapterUnderTest } from '@lastcall/test-kit'
+import type Koa from 'koa'
+import { expect } from 'vitest'
+import { gracefulShutdown } from '../src/index.js'
+
+/** The conformance app for one Koa major version (the class is passed in: `koa` or `koa2`), routed by @koa/router, served through `app.callback()`. */
+export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTest {
+  return {
+    name: `koa ${version}`,
+    fixture: new URL(`./fixtures/koa${version}.ts`, import.meta.url).pathname,
+    supports: { autoAttach: true },
+    expectRejectedBody(body, contentType) {
+      expect(contentType).toMatch(/^text\/plain/)
+      expect(body).toBe('Service Unavailable')
+    },
+    create(options, kit, variant) {
+      const shutdown = gracefulShutdown(options)
+      const app = new KoaClass()
+      app.use(shutdown)
+      const router = new Router()
+      // Registered after the adapter: if a probe reached the app, it would answer 418.
+      for (const path of ['/healthz', '/readyz', '/livez', '/startupz']) router.get(path, (ctx) => void ((ctx.status = 418), (ctx.body = 'app')))
+      router.get('/ok', (ctx) => void (ctx.body = 'ok'))
+      router.get('/slow', async (ctx) => {
+        kit.note('slow')
+        await new Promise((resolve) => setTimeout(resolve, Number(ctx.query.ms ?? 100)))
+        ctx.body = 'slow'
+      })
+      router.get('/hold', async (ctx) => {
+        kit.note('hold')
+        await kit.gate()
+        ctx.body = 'held'
+      })
+      router.get('/signal', async (ctx) => {
+        kit.note('signal')
+        const { signal } = ctx.lastcall
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        const code = (signal.reason as { code?: string }).code ?? 'unknown'
+        kit.note(`aborted:${code}`)
+        ctx.body = code
+      })
+      router.get('/hang', async () => {
+        kit.note('hang')
+        await new Promise(() => {})
+      })
+      router.get('/partial', (ctx) => {
+        kit.note('partial')
+        const body = new PassThrough()
+        body.write('partial\n')
+        ctx.type = 'text'
+        ctx.body = body
+      })
+      router.get('/sse', (ctx) => {
+        const body = new PassThrough()
+        body.write('retry: 1000\ndata: hello\n\n')
+        ctx.lastcall.signal.addEventListener('abort', () => body.end('event: bye\ndata: draining\n\n'), { once: true })
+        ctx.type = 'text/event-stream'
+        ctx.set('Cache-Control', 'no-store')
+        ctx.body = body
+      })
+      app.use(router.routes())
+      const server = createServer(app.callback())
+      if (variant.attach !== false) shutdown.attach(server)
+      return {
+        controller: shutdown,
+        server,
+        async listen() {
+          server.listen(0, '127.0.0.1')
+          await once(server, 'listening')
+          return (server.address() as AddressInfo).port
+        },
+      }
+    },
+  }
+}
