@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
 import { connect, type Socket } from 'node:net'
 import type { ShutdownReport } from '../src/index.js'
@@ -115,9 +116,10 @@ export interface SseStream {
   status: number
 }
 
-/** A plain node:http client reading a text/event-stream response. */
-export async function sseClient(port: number, path: string): Promise<SseStream> {
-  const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { Accept: 'text/event-stream' } })
+/** A plain node:http (or https) client reading a text/event-stream response. */
+export async function sseClient(port: number, path: string, secure = false): Promise<SseStream> {
+  const make = secure ? httpsRequest : httpRequest
+  const req = make({ host: '127.0.0.1', port, path, agent: false, rejectUnauthorized: false, headers: { Accept: 'text/event-stream' } })
   req.end()
   const [res] = (await once(req, 'response')) as [IncomingMessage]
   const events: Array<Record<string, string>> = []

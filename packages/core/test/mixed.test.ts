@@ -1,0 +1,158 @@
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type { AddressInfo, Server as NetServer } from 'node:net'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
+import { createShutdown, type ShutdownController } from '../src/index.js'
+import { keepAliveAgent, send } from './helpers.js'
+import { drainDuration, h2client, h2send, sseClient } from './longLivedClients.js'
+
+const tls = {
+  key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')),
+  cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')),
+}
+
+const cleanup: Array<() => void> = []
+afterEach(() => {
+  for (const fn of cleanup.splice(0)) fn()
+})
+
+type AnyRequest = IncomingMessage | Http2ServerRequest
+type AnyResponse = ServerResponse | Http2ServerResponse
+
+/** One app for HTTP/1.1 and HTTP/2 alike: `/slow`, `/events` (SSE, following the drain signal), anything else "ok". */
+function app(shutdown: ShutdownController, arrived: (path: string) => void) {
+  return (req: AnyRequest, res: AnyResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    arrived(url.pathname)
+    if (url.pathname === '/slow') {
+      const timer = setTimeout(() => res.end('slow'), 300)
+      res.on('close', () => clearTimeout(timer))
+      return
+    }
+    if (url.pathname === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      // Both response types have write(string); TypeScript cannot call the union of their overloads.
+      ;(res as Pick<ServerResponse, 'write'>).write('event: hello\ndata: connected\n\n')
+      const signal = shutdown.signalFor(req)
+      const onDrain = (): void => void res.end('event: shutdown\ndata: reconnect\nretry: 1000\n\n')
+      signal.addEventListener('abort', onDrain, { once: true })
+      res.on('close', () => signal.removeEventListener('abort', onDrain))
+      return
+    }
+    res.end('ok')
+  }
+}
+
+function arrivals() {
+  const seen: string[] = []
+  const waiters: Array<{ path: string; count: number; resolve: () => void }> = []
+  return {
+    arrived(path: string): void {
+      seen.push(path)
+      for (const w of [...waiters]) {
+        if (seen.filter((p) => p === w.path).length >= w.count) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve()
+        }
+      }
+    },
+    /** Resolves once `count` requests for `path` arrived. */
+    until(path: string, count: number): Promise<void> {
+      if (seen.filter((p) => p === path).length >= count) return Promise.resolve()
+      return new Promise((resolve) => waiters.push({ path, count, resolve }))
+    },
+  }
+}
+
+async function listen(server: NetServer): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  cleanup.push(() => server.close())
+  return (server.address() as AddressInfo).port
+}
+
+async function wsClient(url: string) {
+  const ws = new WebSocket(url, { rejectUnauthorized: false })
+  ws.on('error', () => {})
+  cleanup.push(() => ws.terminate())
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+  await once(ws, 'open')
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { closed }
+}
+
+describe('one controller draining every kind of connection at once', () => {
+  it('drains HTTP/1.1 keep-alive, HTTP/2, WebSocket and SSE on one allowHTTP1 TLS server with nothing failed', async () => {
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100 })
+    const seen = arrivals()
+    const server = shutdown.attach(createSecureServer({ ...tls, allowHTTP1: true }, app(shutdown, seen.arrived)))
+    const wss = shutdown.attachWebSockets(new WebSocketServer({ server: server as never }))
+    cleanup.push(() => wss.close())
+    const port = await listen(server)
+
+    const agent = keepAliveAgent(true, 2)
+    cleanup.push(() => agent.destroy())
+    await Promise.all([send(port, '/', { agent, secure: true }), send(port, '/', { agent, secure: true })])
+    const http1Slow = send(port, '/slow', { agent, secure: true })
+    const session = await h2client(port, true)
+    cleanup.push(() => session.destroy())
+    const h2Slow = h2send(session, '/slow')
+    const h2Events = h2send(session, '/events')
+    const sse = await sseClient(port, '/events', true)
+    const { closed: wsClosed } = await wsClient(`wss://127.0.0.1:${port}/`)
+    await Promise.all([seen.until('/slow', 2), seen.until('/events', 2), sse.waitForEvents(1)])
+
+    const report = await shutdown.shutdown()
+
+    const slow1 = await http1Slow
+    expect(slow1.ok && slow1.reply.status).toBe(200)
+    expect(slow1.ok && slow1.reply.headers.connection).toBe('close')
+    expect(await h2Slow).toMatchObject({ ok: true, status: 200, body: 'slow' })
+    expect(await h2Events).toMatchObject({ ok: true, status: 200, body: expect.stringContaining('event: shutdown\ndata: reconnect\nretry: 1000') })
+    expect(await sse.ended).toEqual({ complete: true })
+    expect(sse.events.at(-1)).toEqual({ event: 'shutdown', data: 'reconnect', retry: '1000' })
+    expect(await wsClosed).toBe(1001)
+
+    expect(report.requests).toMatchObject({ inFlightAtDrain: 4, completed: 4, aborted: 0, forced: 0, timedOut: 0 })
+    // HTTP/1.1: the busy and the idle keep-alive socket and the SSE socket; one HTTP/2 session; one WebSocket.
+    expect(report.connections).toMatchObject({ openAtDrain: 5, forced: 0, byKind: { http1: 3, h2: 1, upgraded: 1 } })
+    expect(report.exitCode).toBe(0)
+    expect(drainDuration(report)).toBeLessThan(2500)
+  })
+
+  it('drains an http server (keep-alive, SSE, ws) and an h2c server attached to the same controller', async () => {
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100 })
+    const seen = arrivals()
+    const http = shutdown.attach(createServer(app(shutdown, seen.arrived)))
+    cleanup.push(() => http.closeAllConnections())
+    const h2 = shutdown.attach(createH2cServer(app(shutdown, seen.arrived)))
+    const wss = shutdown.attachWebSockets(new WebSocketServer({ server: http }))
+    cleanup.push(() => wss.close())
+    const [httpPort, h2Port] = [await listen(http), await listen(h2)]
+
+    const agent = keepAliveAgent(false, 1)
+    cleanup.push(() => agent.destroy())
+    await send(httpPort, '/', { agent })
+    const session = await h2client(h2Port)
+    cleanup.push(() => session.destroy())
+    const h2Slow = h2send(session, '/slow')
+    const sse = await sseClient(httpPort, '/events')
+    const { closed: wsClosed } = await wsClient(`ws://127.0.0.1:${httpPort}/`)
+    await Promise.all([seen.until('/slow', 1), sse.waitForEvents(1)])
+
+    const report = await shutdown.shutdown()
+
+    expect(await h2Slow).toMatchObject({ ok: true, status: 200 })
+    expect(await sse.ended).toEqual({ complete: true })
+    expect(await wsClosed).toBe(1001)
+    expect(report.requests).toMatchObject({ inFlightAtDrain: 2, completed: 2, forced: 0 })
+    expect(report.connections).toMatchObject({ openAtDrain: 4, closedIdle: 1, forced: 0, byKind: { http1: 2, h2: 1, upgraded: 1 } })
+    expect(report.exitCode).toBe(0)
+    expect(drainDuration(report)).toBeLessThan(2500)
+    expect(http.listening || h2.listening).toBe(false)
+  })
+})
