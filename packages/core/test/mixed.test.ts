@@ -6,8 +6,8 @@ import type { AddressInfo, Server as NetServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { createShutdown, type ShutdownController } from '../src/index.js'
-import { keepAliveAgent, send } from './helpers.js'
+import { createShutdown, type ShutdownController, type ShutdownReport } from '../src/index.js'
+import { keepAliveAgent, send, startFixture, type Fixture } from './helpers.js'
 import { drainDuration, h2client, h2send, sseClient } from './longLivedClients.js'
 
 const tls = {
@@ -16,8 +16,10 @@ const tls = {
 }
 
 const cleanup: Array<() => void> = []
+const running: Fixture[] = []
 afterEach(() => {
   for (const fn of cleanup.splice(0)) fn()
+  for (const f of running.splice(0)) f.kill()
 })
 
 type AnyRequest = IncomingMessage | Http2ServerRequest
@@ -154,5 +156,29 @@ describe('one controller draining every kind of connection at once', () => {
     expect(report.exitCode).toBe(0)
     expect(drainDuration(report)).toBeLessThan(2500)
     expect(http.listening || h2.listening).toBe(false)
+  })
+})
+
+describe('SIGTERM to a process with HTTP/2 and WebSocket clients (real child process)', () => {
+  it('finishes the HTTP/2 stream with 200, closes the WebSocket with 1001 and exits 0 long before the deadline', async () => {
+    const f = await startFixture('longLived.ts', { options: { drainTimeoutMs: 10_000 } })
+    running.push(f)
+    const [h2Port, httpPort] = f.ports as [number, number]
+    const session = await h2client(h2Port)
+    cleanup.push(() => session.destroy())
+    const { closed: wsClosed } = await wsClient(`ws://127.0.0.1:${httpPort}/`)
+    await f.waitFor((e) => e.event === 'ws-connection')
+    const slow = h2send(session, '/slow')
+    await f.waitFor((e) => e.event === 'request')
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await slow).toMatchObject({ ok: true, status: 200, body: 'slow' })
+    expect(await wsClosed).toBe(1001)
+    expect(await f.exited).toEqual({ code: 0, signal: null })
+    const report = (await f.waitFor((e) => e.event === 'report')).report as ShutdownReport
+    expect(report).toMatchObject({ trigger: { type: 'signal', signal: 'SIGTERM' }, exitCode: 0 })
+    expect(report.requests).toMatchObject({ inFlightAtDrain: 1, completed: 1, forced: 0 })
+    expect(report.connections).toMatchObject({ forced: 0, byKind: { h2: 1, upgraded: 1 } })
+    // The stream ends about 300 ms into the drain; the deadline is 10 s.
+    expect(drainDuration(report)).toBeLessThan(3000)
   })
 })
