@@ -541,6 +541,7 @@ export class ConnectionTracker {
     const record = this.#records.get(key)
     if (record === undefined) return
     this.#records.delete(key)
+    if (this.#accepted === record) this.#accepted = undefined
     if (this.#draining && record.cause !== 'forced') {
       const c = this.connections
       c.byKind[record.kind]++

@@ -187,6 +187,21 @@ describe('ShutdownController drain of HTTP/2 sessions', () => {
     await shutdown.shutdown()
   })
 
+  it('gives signalFor(stream) the per-request deadline on the stream API too', async () => {
+    const shutdown = controller({ requestTimeoutMs: 100 })
+    const server = createH2cServer()
+    const reasons: unknown[] = []
+    server.on('stream', (stream) => {
+      shutdown.signalFor(stream).addEventListener('abort', (e) => reasons.push((e.target as AbortSignal).reason), { once: true })
+    })
+    shutdown.attach(server)
+    const port = await listen(server)
+    const session = await client(port)
+    expect(await h2send(session, '/hang')).toMatchObject({ ok: true, status: 503 })
+    expect(reasons).toEqual([expect.objectContaining({ code: 'LASTCALL_REQUEST_TIMEOUT' })])
+    await shutdown.shutdown()
+  })
+
   it('rejects an HTTP/2 request with 503 and Retry-After, without a Connection header (illegal in HTTP/2)', async () => {
     const shutdown = controller()
     const warnings: Error[] = []
