@@ -38,7 +38,14 @@ const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving:
 const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, options, done) => {
   const own: Record<string, unknown> = { ...options }
   for (const key of REGISTER_KEYS) delete own[key]
-  const controller = createShutdown({ logger: app.log, ...(own as ShutdownOptions) })
+  let controller: ShutdownController
+  try {
+    controller = createShutdown({ logger: app.log, ...(own as ShutdownOptions) })
+  } catch (error) {
+    // A LastcallOptionError naming the option: register() rejects with it.
+    done(error as Error)
+    return
+  }
 
   app.decorate('shutdown', controller)
   app.decorateRequest('lastcall', null as unknown as LastcallRequestContext)

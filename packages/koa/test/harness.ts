@@ -21,6 +21,8 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
     create(options, kit, variant) {
       const shutdown = gracefulShutdown(options)
       const app = new KoaClass()
+      // A client cut off mid-stream (/partial past its deadline) is expected here, not worth a stack trace.
+      app.silent = true
       app.use(shutdown)
       const router = new Router()
       // Registered after the adapter: if a probe reached the app, it would answer 418.

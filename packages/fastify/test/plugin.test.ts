@@ -1,0 +1,153 @@
+import type { AddressInfo } from 'node:net'
+import { get, keepAliveAgent, reached, send, tlsOptions, TestKit } from '@lastcall/test-kit'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import defaultExport, { LastcallOptionError, ShutdownController, gracefulShutdown, type FastifyShutdownOptions } from '../src/index.js'
+import { routes } from './harness.js'
+
+const quiet = { logger: false, signals: [], exit: false, readinessDelayMs: 0 } as const
+
+describe('gracefulShutdown (Fastify plugin)', () => {
+  const apps: FastifyInstance[] = []
+  afterEach(async () => {
+    for (const app of apps.splice(0)) {
+      app.server.closeAllConnections?.()
+      app.shutdown.dispose()
+    }
+  })
+
+  async function build(
+    options: FastifyShutdownOptions = {},
+    { https, setup }: { https?: { key: Buffer; cert: Buffer }; setup?: (app: FastifyInstance) => void } = {},
+  ): Promise<{ app: FastifyInstance; kit: TestKit; port: number }> {
+    const app = (https ? Fastify({ https }) : Fastify()) as unknown as FastifyInstance
+    apps.push(app)
+    await app.register(gracefulShutdown, { ...quiet, ...options })
+    const kit = new TestKit()
+    routes(app, kit)
+    setup?.(app)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return { app, kit, port: (app.server.address() as AddressInfo).port }
+  }
+
+  it('is a fastify-plugin, the same as the default export', () => {
+    expect(defaultExport).toBe(gracefulShutdown)
+    const meta = gracefulShutdown as unknown as Record<symbol, unknown>
+    expect(meta[Symbol.for('skip-override')]).toBe(true)
+    expect(meta[Symbol.for('fastify.display-name')]).toBe('@lastcall/fastify')
+    expect(meta[Symbol.for('plugin-meta')]).toMatchObject({ fastify: '5.x', name: '@lastcall/fastify' })
+  })
+
+  it('decorates app.shutdown with the controller and attaches app.server', async () => {
+    const { app, port } = await build()
+    expect(app.shutdown).toBeInstanceOf(ShutdownController)
+    await reached(app.shutdown, 'serving')
+    expect(await get(port, '/readyz')).toMatchObject({ status: 200, body: 'ok' })
+    expect(app.shutdown.inFlight).toBe(0)
+  })
+
+  it('rejects bad options at register with a LastcallOptionError, and ignores register keys such as prefix', async () => {
+    const app = Fastify()
+    await expect(app.register(gracefulShutdown, { drainTimeoutMs: -5 })).rejects.toThrow(LastcallOptionError)
+    const ok = Fastify()
+    await ok.register(gracefulShutdown, { ...quiet, prefix: '/x' } as never)
+    expect(ok.shutdown.state).toBe('starting')
+    ok.shutdown.dispose()
+  })
+
+  it('runs the readiness delay, then the drain, then app.close(): onClose hooks run in cleanup, probes stay lastcall\'s', async () => {
+    const seen: string[] = []
+    const { app, port } = await build(
+      { readinessDelayMs: 200 },
+      {
+        setup: (app) =>
+          app.addHook('onClose', (_instance, done) => {
+            seen.push(app.shutdown.state)
+            done()
+          }),
+      },
+    )
+    await reached(app.shutdown, 'serving')
+    const agent = keepAliveAgent(false, 1)
+    try {
+      await get(port, '/ok', { agent })
+      const report = app.shutdown.shutdown('test')
+      // During the delay: lastcall's readiness answer (not Fastify's closing 503), app routes served.
+      const ready = await get(port, '/readyz', { agent })
+      expect(ready).toMatchObject({ status: 503, reused: true })
+      expect(ready.body).toContain('shutting down')
+      expect(await get(port, '/ok', { agent })).toMatchObject({ status: 200, body: 'ok' })
+      const final = await report
+      expect(seen).toEqual(['closing'])
+      expect(final.hooks).toContainEqual(expect.objectContaining({ name: 'fastify.close', outcome: 'ok' }))
+      expect(final.readinessDelay.rule).toBe('fixed')
+      expect(final.exitCode).toBe(0)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('starts at the drain when the user calls app.close() directly, and lets the in-flight request finish', async () => {
+    const { app, kit, port } = await build({ readinessDelayMs: 60_000, timeoutMs: 90_000 })
+    await reached(app.shutdown, 'serving')
+    const held = get(port, '/hold')
+    await kit.waitNote('hold')
+    const closing = app.close()
+    await reached(app.shutdown, 'draining')
+    kit.openGate()
+    expect(await held).toMatchObject({ status: 200, body: 'held', headers: { connection: 'close' } })
+    await closing
+    const report = await new Promise((resolve) => (app.shutdown.report ? resolve(app.shutdown.report) : app.shutdown.once('closed', resolve)))
+    expect(report).toMatchObject({ trigger: { type: 'manual', reason: 'fastify.close() called' }, readinessDelay: { rule: 'none' }, exitCode: 0 })
+  })
+
+  it('leaves a never-listening app alone on app.close() (app.inject tests): no shutdown, no exit', async () => {
+    const exits: number[] = []
+    const app = Fastify()
+    await app.register(gracefulShutdown, { ...quiet, exit: (code) => exits.push(code) })
+    app.get('/ok', async () => 'ok')
+    expect((await app.inject('/healthz')).body).toBe('ok')
+    expect((await app.inject('/ok')).body).toBe('ok')
+    await app.close()
+    expect(app.shutdown.state).toBe('starting')
+    expect(exits).toEqual([])
+  })
+
+  it('keeps Fastify\'s default keepAliveTimeout (72 s) from holding the drain: the socket closes after its response', async () => {
+    const { app, kit, port } = await build({ drainTimeoutMs: 2000 })
+    expect(app.server.keepAliveTimeout).toBe(72_000)
+    const agent = keepAliveAgent(false, 1)
+    try {
+      await get(port, '/ok', { agent })
+      const pending = get(port, '/hold', { agent })
+      await kit.waitNote('hold')
+      const report = app.shutdown.shutdown('test')
+      await reached(app.shutdown, 'draining')
+      kit.openGate()
+      expect(await pending).toMatchObject({ status: 200, headers: { connection: 'close' } })
+      const final = await report
+      expect(final.connections).toMatchObject({ forced: 0, closedAfterResponse: 1 })
+      expect(final.durationMs).toBeLessThan(2000)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('drains an https app: the request in flight completes with Connection: close, exit code 0', async () => {
+    const { app, kit, port } = await build({}, { https: tlsOptions() })
+    const agent = keepAliveAgent(true, 1)
+    try {
+      await get(port, '/ok', { agent, secure: true })
+      const pending = get(port, '/hold', { agent, secure: true })
+      await kit.waitNote('hold')
+      const report = app.shutdown.shutdown('test')
+      await reached(app.shutdown, 'draining')
+      kit.openGate()
+      expect(await pending).toMatchObject({ status: 200, body: 'held', reused: true, headers: { connection: 'close' } })
+      expect(await send(port, '/ok', { secure: true, agent: false })).toMatchObject({ ok: false, code: 'ECONNREFUSED' })
+      expect((await report).exitCode).toBe(0)
+    } finally {
+      agent.destroy()
+    }
+  })
+})
