@@ -47,8 +47,6 @@ const QUIET_GAPS = 3
 export const QUIET_FLOOR_MS = 500
 /** A prober not seen for this many of its intervals is taken to have stopped probing. */
 const PROBER_STALE_INTERVALS = 3
-/** Interval assumed for a prober seen only once. */
-const UNKNOWN_INTERVAL_MS = 10_000
 /** Probers silent for longer than this are forgotten. */
 const PROBER_FORGET_MS = 60_000
 /** Weight of the newest gap in the moving averages. */
@@ -178,15 +176,19 @@ export class AdaptiveDelay {
     return pending
   }
 
+  /**
+   * A prober seen only once is no balancer (a person's curl, a test waiting
+   * for readiness): only one that probes periodically can be waited for.
+   */
   #stale(p: Prober, now: number): boolean {
-    return now - p.lastSeen > PROBER_STALE_INTERVALS * (p.intervalMs ?? UNKNOWN_INTERVAL_MS)
+    return p.intervalMs === undefined || now - p.lastSeen > PROBER_STALE_INTERVALS * p.intervalMs
   }
 
   #nextStale(now: number): number {
     let next = Infinity
     for (const p of this.#probers.values()) {
-      if (p.answeredNotReady || this.#stale(p, now)) continue
-      next = Math.min(next, p.lastSeen + PROBER_STALE_INTERVALS * (p.intervalMs ?? UNKNOWN_INTERVAL_MS) + 1)
+      if (p.answeredNotReady || this.#stale(p, now) || p.intervalMs === undefined) continue
+      next = Math.min(next, p.lastSeen + PROBER_STALE_INTERVALS * p.intervalMs + 1)
     }
     return next
   }

@@ -82,6 +82,14 @@ describe('AdaptiveDelay', () => {
     expect(s.result()?.rule).toBe('quiet')
   })
 
+  it('does not wait for a prober seen only once (a curl, a test waiting for readiness)', async () => {
+    const s = setup()
+    s.delay.observeProbe('curl', true)
+    s.start()
+    await s.clock.advance(0)
+    expect(s.result()).toEqual({ rule: 'quiet', at: 0 })
+  })
+
   it('ignores probers under Kubernetes, where endpoints follow pod deletion, not readiness', async () => {
     const s = setup({ kubernetes: true, minMs: 1000 })
     s.delay.observeProbe('kubelet', true)
