@@ -150,4 +150,37 @@ describe('gracefulShutdown (Fastify plugin)', () => {
       agent.destroy()
     }
   })
+
+  // Where localhost resolves to one address only (as on this CI machine), this checks there is no false warning;
+  // with IPv4 and IPv6 it checks the warning itself.
+  it('warns about extra listen addresses only when Fastify binds more than one', async () => {
+    const lines: string[] = []
+    const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => void lines.push(line) } } })
+    apps.push(app as unknown as FastifyInstance)
+    await app.register(gracefulShutdown, { signals: [], exit: false })
+    await app.listen({ port: 0, host: 'localhost' })
+    const expected = app.addresses().length > 1 ? 1 : 0
+    expect(lines.filter((l) => l.includes('listen on one host'))).toHaveLength(expected)
+  })
+
+  it('with Fastify\'s default return503OnClosing, a direct app.close() answers 503 itself to requests during the drain', async () => {
+    const { app, kit, port } = await build({ idleLingerMs: 5000 })
+    const agent = keepAliveAgent(false, 1)
+    try {
+      await get(port, '/ok', { agent })
+      const held = get(port, '/hold')
+      await kit.waitNote('hold')
+      const closing = app.close()
+      await reached(app.shutdown, 'draining')
+      // Fastify's own closing answer, before any hook runs (documented; lastcall's probes are not reached).
+      const during = await get(port, '/healthz', { agent })
+      expect(during).toMatchObject({ status: 503, reused: true, headers: { connection: 'close' } })
+      expect(JSON.parse(during.body)).toMatchObject({ statusCode: 503, error: 'Service Unavailable' })
+      kit.openGate()
+      expect((await held).status).toBe(200)
+      await closing
+    } finally {
+      agent.destroy()
+    }
+  })
 })

@@ -219,6 +219,8 @@ export function runConformance(adapter: AdapterUnderTest): void {
           expect(Object.keys(r.statuses), `${r.client} statuses`).toEqual(['200'])
           expect(r.freshErrors.every((code) => code === 'ECONNREFUSED'), `${r.client}: ${r.freshErrors.join(',')}`).toBe(true)
         }
+        // Requests did arrive on open connections during the drain, and got Connection: close.
+        expect(results.reduce((n, r) => n + r.closes, 0)).toBeGreaterThan(0)
         expect(final.requests.forced).toBe(0)
         expect(final.exitCode).toBe(0)
       })
