@@ -61,8 +61,8 @@ export function expressAdapter(version: 4 | 5, expressModule: Express): AdapterU
       return {
         controller: shutdown,
         server,
-        async listen() {
-          server.listen(0, '127.0.0.1')
+        async listen(port = 0) {
+          server.listen(port, '127.0.0.1')
           await once(server, 'listening')
           return (server.address() as AddressInfo).port
         },

@@ -62,8 +62,8 @@ export const fastifyAdapter: AdapterUnderTest = {
     return {
       controller: app.shutdown,
       server: app.server,
-      async listen() {
-        await app.listen({ port: 0, host: '127.0.0.1' })
+      async listen(port = 0) {
+        await app.listen({ port, host: '127.0.0.1' })
         return (app.server.address() as AddressInfo).port
       },
     }

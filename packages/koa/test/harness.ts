@@ -71,8 +71,8 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
       return {
         controller: shutdown,
         server,
-        async listen() {
-          server.listen(0, '127.0.0.1')
+        async listen(port = 0) {
+          server.listen(port, '127.0.0.1')
           await once(server, 'listening')
           return (server.address() as AddressInfo).port
         },

@@ -48,8 +48,8 @@ export interface AdapterApp {
   controller: ShutdownController
   /** The Node server the app serves on (Fastify: `app.server`). */
   server: Server
-  /** Starts listening on 127.0.0.1 and an ephemeral port; resolves with the port. */
-  listen(): Promise<number>
+  /** Starts listening on 127.0.0.1 and `port` (default: an ephemeral one); resolves with the port. */
+  listen(port?: number): Promise<number>
 }
 
 export interface AdapterUnderTest {

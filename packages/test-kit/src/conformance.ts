@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http'
 import type { ShutdownController, ShutdownOptions, ShutdownReport, ShutdownState } from '@lastcall/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
+import { drainChild, drainInProcess } from '@lastcall/testing'
 import type { AdapterApp, AdapterUnderTest, AppVariant } from './app.js'
 import { TestKit } from './app.js'
 import { startFixture, type Fixture } from './child.js'
@@ -224,6 +225,13 @@ export function runConformance(adapter: AdapterUnderTest): void {
         expect(final.requests.forced).toBe(0)
         expect(final.exitCode).toBe(0)
       })
+      it('passes @lastcall/testing drainInProcess: held requests complete with Connection: close, none reset', async () => {
+        const s = await start()
+        const result = await drainInProcess({ controller: s.controller, server: s.app.server as import('node:http').Server, slowPath: '/slow?ms=300', hold: 4 })
+        expect(result.requests.map((r) => r.kind)).toEqual(['completed', 'completed', 'completed', 'completed'])
+        expect(result.requests.every((r) => r.status === 200 && r.connectionClose)).toBe(true)
+        expect(result.report?.exitCode).toBe(0)
+      })
     })
 
     describe('signals and deadlines', () => {
@@ -397,6 +405,19 @@ export function runConformance(adapter: AdapterUnderTest): void {
         const report = fixture.events.find((e) => e.event === 'report')?.report as ShutdownReport | undefined
         expect(report?.trigger).toEqual({ type: 'signal', signal: 'SIGTERM' })
         expect(report?.requests.completed).toBeGreaterThanOrEqual(1)
+      })
+
+      it('passes @lastcall/testing drainChild: every held request completes, exit 0', async () => {
+        const result = await drainChild({
+          command: [process.execPath, '--import', 'tsx', '--conditions=@lastcall/source', adapter.fixture],
+          env: { ...process.env, LASTCALL_FIXTURE: JSON.stringify({ options: { drainTimeoutMs: 5000, readinessDelayMs: 0 } }) },
+          slowPath: '/slow?ms=400',
+          hold: 4,
+        })
+        expect(result.requests.map((r) => r.kind)).toEqual(['completed', 'completed', 'completed', 'completed'])
+        expect(result.requests.every((r) => r.status === 200 && r.connectionClose)).toBe(true)
+        expect(result.exitCode).toBe(0)
+        expect(result.report?.requests.forced).toBe(0)
       })
 
       it('exits non-zero when a request is still running at the drain deadline', async () => {

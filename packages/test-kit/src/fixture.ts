@@ -3,7 +3,7 @@
  * adapter's `create()`, listens, and prints one JSON object per line:
  * `{"event":"listening","port":N}`, `{"event":"note","name":...}`,
  * `{"event":"state","state":...}`, `{"event":"report","report":{...}}`.
- * Configured by the LASTCALL_FIXTURE environment variable: `{ options?, variant? }`.
+ * Configured by the LASTCALL_FIXTURE environment variable: `{ options?, variant? }`, and PORT.
  * No vitest here: this runs in a plain Node process.
  */
 import type { ShutdownOptions } from '@lastcall/core'
@@ -27,6 +27,7 @@ export async function runFixture(create: AdapterUnderTest['create']): Promise<vo
   const app = await create({ logger: false, ...config.options }, kit, config.variant ?? {})
   app.controller.on('state', (state) => out({ event: 'state', state }))
   app.controller.on('closed', (report) => out({ event: 'report', report }))
-  const port = await app.listen()
+  // PORT is how @lastcall/testing's drainChild() tells an app where to listen.
+  const port = await app.listen(process.env.PORT === undefined ? 0 : Number(process.env.PORT))
   out({ event: 'listening', port })
 }
