@@ -183,4 +183,27 @@ describe('gracefulShutdown (Fastify plugin)', () => {
       agent.destroy()
     }
   })
+
+  it('leaves nothing for forceCloseConnections: true to cut: a direct close() still delivers the in-flight response', async () => {
+    const app = Fastify({ forceCloseConnections: true }) as unknown as FastifyInstance
+    apps.push(app)
+    await app.register(gracefulShutdown, quiet)
+    const kit = new TestKit()
+    routes(app, kit)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as AddressInfo).port
+    const agent = keepAliveAgent(false, 1)
+    try {
+      await get(port, '/ok', { agent })
+      const held = get(port, '/hold', { agent })
+      await kit.waitNote('hold')
+      const closing = app.close()
+      await reached(app.shutdown, 'draining')
+      kit.openGate()
+      expect(await held).toMatchObject({ status: 200, body: 'held', headers: { connection: 'close' } })
+      await closing
+    } finally {
+      agent.destroy()
+    }
+  })
 })
