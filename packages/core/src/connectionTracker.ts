@@ -198,6 +198,13 @@ export class ConnectionTracker {
     return this.#records.size + this.#handshaking.size
   }
 
+  /** Connections open right now, by kind (TLS handshakes count as http1). O(connections): for scrapes, not hot paths. */
+  openByKind(): Record<ConnectionKind, number> {
+    const counts: Record<ConnectionKind, number> = { http1: this.#handshaking.size, h2: 0, upgraded: 0 }
+    for (const record of this.#records.values()) counts[record.kind]++
+    return counts
+  }
+
   get draining(): boolean {
     return this.#draining
   }

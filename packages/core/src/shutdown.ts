@@ -3,7 +3,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
 import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
-import { ConnectionTracker, RETRY_AFTER_SECONDS, type ArrivingRequest } from './connectionTracker.js'
+import { ConnectionTracker, type ConnectionKind, RETRY_AFTER_SECONDS, type ArrivingRequest } from './connectionTracker.js'
 import { isHttp2Response } from './http2Sessions.js'
 import type { WebSocketServerLike } from './webSockets.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
@@ -464,6 +464,11 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   /** Connections open right now on attached servers, every kind together (for metrics). */
   get openConnections(): number {
     return this.#tracker.open
+  }
+
+  /** Connections open right now, by kind: `http1`, `h2` (sessions), `upgraded` (WebSockets). Counts them on each call. */
+  openConnectionsByKind(): Record<ConnectionKind, number> {
+    return this.#tracker.openByKind()
   }
 
   /** Warns when the platform would SIGKILL the process before `timeoutMs` gives up (see `gracePeriodMs`). */

@@ -37,8 +37,8 @@ export const FIGURES = {
     otel: { name: 'lastcall.requests.in_flight', unit: '{request}' },
   },
   openConnections: {
-    name: 'open_connections', type: 'gauge', labels: [],
-    help: 'Connections open on the attached servers (HTTP/1.1, HTTP/2 sessions and upgraded sockets together).',
+    name: 'open_connections', type: 'gauge', labels: ['protocol'],
+    help: 'Connections open on the attached servers, by protocol: http1, h2 (sessions) or upgraded (WebSockets).',
     otel: { name: 'lastcall.connections.open', unit: '{connection}' },
   },
   state: {
@@ -106,6 +106,7 @@ export interface ObservedController {
   readonly state: ShutdownState
   readonly inFlight: number
   readonly openConnections: number
+  openConnectionsByKind(): Record<string, number>
   on(event: 'state', listener: (state: ShutdownState, previous: ShutdownState) => void): unknown
   on(event: 'closed', listener: (report: ShutdownReport) => void): unknown
   off(event: 'state', listener: (state: ShutdownState, previous: ShutdownState) => void): unknown

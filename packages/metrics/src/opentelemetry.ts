@@ -48,7 +48,9 @@ export function openTelemetryMetrics(controller: ObservedController, options: Op
   const open = meter.createObservableGauge(FIGURES.openConnections.otel.name, describe(FIGURES.openConnections))
   const state = meter.createObservableGauge(FIGURES.state.otel.name, describe(FIGURES.state))
   const observeInFlight = (result: ObservableResult): void => result.observe(controller.inFlight)
-  const observeOpen = (result: ObservableResult): void => result.observe(controller.openConnections)
+  const observeOpen = (result: ObservableResult): void => {
+    for (const [protocol, count] of Object.entries(controller.openConnectionsByKind())) result.observe(count, { protocol })
+  }
   const observeState = (result: ObservableResult): void => {
     const current = controller.state
     for (const s of STATES) result.observe(s === current ? 1 : 0, { state: s })

@@ -54,9 +54,9 @@ export function prometheusMetrics(controller: ObservedController, options: Prome
     },
   })
   new Gauge({
-    ...base(FIGURES.openConnections),
+    ...base<'protocol'>(FIGURES.openConnections),
     collect() {
-      this.set(controller.openConnections)
+      for (const [protocol, count] of Object.entries(controller.openConnectionsByKind())) this.set({ protocol }, count)
     },
   })
   new Gauge({

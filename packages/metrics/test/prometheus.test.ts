@@ -65,7 +65,8 @@ describe('prometheusMetrics', () => {
     await app.arrived(2)
     const loaded = await scrape()
     expect(loaded.get('lastcall_requests_in_flight')).toBe(2)
-    expect(loaded.get('lastcall_open_connections')).toBe(2)
+    expect(loaded.get('lastcall_open_connections{protocol="http1"}')).toBe(2)
+    expect(loaded.get('lastcall_open_connections{protocol="h2"}')).toBe(0)
 
     const draining = new Promise<void>((resolve) => app.shutdown.on('state', (s) => s === 'draining' && resolve()))
     const done = app.shutdown.shutdown('test')
@@ -86,7 +87,7 @@ describe('prometheusMetrics', () => {
     const after = await scrape()
     expect(state(after)).toEqual(['closed'])
     expect(after.get('lastcall_requests_in_flight')).toBe(0)
-    expect(after.get('lastcall_open_connections')).toBe(0)
+    expect(after.get('lastcall_open_connections{protocol="http1"}')).toBe(0)
     expect(after.get('lastcall_shutdowns_total{trigger="manual",outcome="failed"}')).toBe(1)
     expect(report.exitCode).toBe(1)
     for (const phase of ['leaving', 'draining', 'closing']) expect(after.get(`lastcall_shutdown_phase_duration_seconds_count{phase="${phase}"}`)).toBe(1)
