@@ -1,0 +1,141 @@
+// The servers measured by the overhead benchmark: one minimal route
+// (`GET /` → 200 "hello world") per framework, bare or with lastcall.
+//
+// As a program: `node servers.mjs <framework> <bare|lastcall>` listens on
+// 127.0.0.1:0 and prints `{"port":N}` on one line. run.mjs starts it pinned
+// to one core and stops it by pid.
+//
+// Frameworks and adapters are imported from the workspace package of the
+// adapter (packages/<name>), so the framework version is the one the adapter
+// is tested against. Adding a framework is one entry in FRAMEWORKS.
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const BODY = 'hello world'
+const root = new URL('../../', import.meta.url)
+
+/**
+ * Imports `specifier` as resolved from the workspace package in
+ * `packages/<dir>`; a `@lastcall/*` package is imported from its ESM build
+ * (`pnpm build` first).
+ */
+export async function workspaceImport(dir, specifier) {
+  if (specifier.startsWith('@lastcall/')) {
+    return import(new URL(`packages/${specifier.slice('@lastcall/'.length)}/dist/index.mjs`, root).href)
+  }
+  const require = createRequire(new URL(`packages/${dir}/package.json`, root))
+  return import(pathToFileURL(require.resolve(specifier)).href)
+}
+
+/** The installed version of `specifier` as seen from `packages/<dir>`. */
+export function workspaceVersion(dir, specifier) {
+  const require = createRequire(new URL(`packages/${dir}/package.json`, root))
+  if (specifier.startsWith('@lastcall/')) {
+    return JSON.parse(readFileSync(new URL(`packages/${specifier.slice('@lastcall/'.length)}/package.json`, root), 'utf8')).version
+  }
+  // Walk up from the entry point to the package's own package.json.
+  let dirPath = fileURLToPath(new URL('.', pathToFileURL(require.resolve(specifier))))
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(`${dirPath}/package.json`, 'utf8'))
+      if (pkg.name === specifier) return pkg.version
+    } catch {
+      // not here; go up
+    }
+    dirPath = `${dirPath}/..`
+  }
+  return 'unknown'
+}
+
+/**
+ * name → { packages: [[dir, specifier], ...] whose versions are reported,
+ *          start(variant): Promise<http.Server> listening on 127.0.0.1:0 }.
+ * The lastcall variant uses the library's defaults (logger off only, so no
+ * lifecycle lines reach stdout).
+ */
+export const FRAMEWORKS = {
+  'node:http': {
+    packages: [['core', '@lastcall/core']],
+    async start(variant) {
+      const hello = (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain' })
+        res.end(BODY)
+      }
+      if (variant === 'bare') return listen(http.createServer(hello))
+      const { createShutdown } = await workspaceImport('core', '@lastcall/core')
+      const shutdown = createShutdown({ logger: false })
+      return listen(shutdown.attach(http.createServer(shutdown.handler(hello))))
+    },
+  },
+  express: {
+    packages: [['express', 'express'], ['express', '@lastcall/express']],
+    async start(variant) {
+      const { default: express } = await workspaceImport('express', 'express')
+      const app = express()
+      let shutdown
+      if (variant === 'lastcall') {
+        const { gracefulShutdown } = await workspaceImport('express', '@lastcall/express')
+        shutdown = gracefulShutdown({ logger: false })
+        app.use(shutdown)
+      }
+      app.get('/', (req, res) => {
+        res.type('text/plain').send(BODY)
+      })
+      const server = http.createServer(app)
+      shutdown?.attach(server)
+      return listen(server)
+    },
+  },
+  koa: {
+    packages: [['koa', 'koa'], ['koa', '@lastcall/koa']],
+    async start(variant) {
+      const { default: Koa } = await workspaceImport('koa', 'koa')
+      const app = new Koa()
+      let shutdown
+      if (variant === 'lastcall') {
+        const { gracefulShutdown } = await workspaceImport('koa', '@lastcall/koa')
+        shutdown = gracefulShutdown({ logger: false })
+        app.use(shutdown)
+      }
+      app.use((ctx) => {
+        ctx.type = 'text/plain'
+        ctx.body = BODY
+      })
+      const server = http.createServer(app.callback())
+      shutdown?.attach(server)
+      return listen(server)
+    },
+  },
+  // fastify: added here when packages/fastify exports its plugin (see adapterAvailable below).
+}
+
+/** Whether a framework's adapter can be imported now (adapters are built separately). */
+export async function adapterAvailable(name) {
+  const fw = FRAMEWORKS[name]
+  if (fw === undefined) return false
+  try {
+    for (const [dir, specifier] of fw.packages) await workspaceImport(dir, specifier)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function listen(server) {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return server
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const [name, variant] = process.argv.slice(2)
+  if (FRAMEWORKS[name] === undefined || (variant !== 'bare' && variant !== 'lastcall')) {
+    console.error(`usage: node servers.mjs <${Object.keys(FRAMEWORKS).join('|')}> <bare|lastcall>`)
+    process.exit(2)
+  }
+  const server = await FRAMEWORKS[name].start(variant)
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`)
+}
