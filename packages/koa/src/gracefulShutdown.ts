@@ -62,7 +62,8 @@ export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
       controller.countRejected()
       // What `ctx.throw(503)` renders, without the error being logged as a server fault.
       ctx.status = 503
-      ctx.set({ 'Retry-After': RETRY_AFTER, Connection: 'close' })
+      // Connection-specific headers are illegal in HTTP/2 (`http2.createServer(app.callback())`); GOAWAY does that job there.
+      ctx.set(ctx.req.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' })
       ctx.body = 'Service Unavailable'
       return
     }

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import { createServer as createH2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
 import Router from '@koa/router'
@@ -13,7 +14,7 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
   return {
     name: `koa ${version}`,
     fixture: new URL(`./fixtures/koa${version}.ts`, import.meta.url).pathname,
-    supports: { autoAttach: true },
+    supports: { autoAttach: true, http2: true },
     expectRejectedBody(body, contentType) {
       expect(contentType).toMatch(/^text\/plain/)
       expect(body).toBe('Service Unavailable')
@@ -66,7 +67,8 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
         ctx.body = body
       })
       app.use(router.routes())
-      const server = createServer(app.callback())
+      // Koa runs on node:http2's compatibility API as it is.
+      const server = variant.http2 ? createH2Server(app.callback() as unknown as Parameters<typeof createH2Server>[0]) : createServer(app.callback())
       if (variant.attach !== false) shutdown.attach(server)
       return {
         controller: shutdown,
