@@ -29,7 +29,7 @@ export function scaleChart(result) {
         segments.push({ value: waited, color: COLORS.work, title: `waiting for in-flight responses ${waited.toFixed(1)} ms` })
       }
       segments.push({ value: t.exitAfterLaterOfMs, color: COLORS.exit, title: `exit after the later of last response and idle sockets closed ${t.exitAfterLaterOfMs} ms` })
-      const what = s.inFlight > 0 ? `${s.inFlight}×${s.inFlightMs} ms in flight${s.idleConnections ? ` + ${s.idleConnections.toLocaleString('en')} idle` : ''}` : `${s.idleConnections.toLocaleString('en')} idle`
+      const what = s.inFlight > 0 ? (s.idleConnections ? `${s.inFlight}×${s.inFlightMs} ms + ${s.idleConnections.toLocaleString('en')} idle` : `${s.inFlight}×${s.inFlightMs} ms in flight`) : `${s.idleConnections.toLocaleString('en')} idle`
       return {
         label: `${what} · ${variant === 'floor' ? 'floor' : 'lastcall'}`,
         value: t.sigtermToExitMs,
