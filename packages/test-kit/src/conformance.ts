@@ -44,7 +44,7 @@ export function runConformance(adapter: AdapterUnderTest): void {
       const kit = new TestKit()
       const app = await adapter.create({ ...TEST_OPTIONS, ...options }, kit, variant)
       cleanups.push(() => {
-        // Whatever the test left running: open gates, end the shutdown, drop every socket.
+        // Whatever the test left running: open the gate, drop every socket, close the listener, remove signal handlers.
         kit.openGate()
         const server = app.server as Partial<import('node:http').Server>
         server.closeAllConnections?.()
