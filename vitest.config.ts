@@ -5,7 +5,7 @@ const json = process.env.LASTCALL_TEST_JSON
 
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts', 'bench/vitest.config.ts'],
     // Real sockets and child processes: two workers fit two cores.
     maxWorkers: 2,
     reporters: json ? ['default', ['json', { outputFile: json }]] : ['default'],
