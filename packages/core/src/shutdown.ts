@@ -67,6 +67,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   #unregister: (() => void) | undefined
   #state: ShutdownState = 'starting'
   #checkingStartup = false
+  #adoptionWarned = false
   #promise: Promise<ShutdownReport> | undefined
   #report: ShutdownReport | undefined
 
@@ -219,6 +220,25 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    */
   addCheck(name: string, fn: HealthCheck, options?: CheckOptions): () => void {
     return this.#probes.addCheck(name, fn, options)
+  }
+
+  /**
+   * For adapters whose user may forget `attach()`: when no server is attached
+   * yet, attaches the one this request arrived on and warns once (connections
+   * accepted before, this request included, are not tracked). A no-op once
+   * any server is attached, so adapters call it on every request.
+   */
+  adoptServerOf(req: IncomingMessage): void {
+    if (this.#servers.length > 0 || this.#adoptionWarned) return
+    this.#adoptionWarned = true
+    // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets); Node does not document it.
+    const server = (req.socket as { server?: unknown } | null)?.server
+    if (server instanceof NetServer) {
+      this.attach(server)
+      this.#log('warn', 'the middleware ran before attach(server) was called, so it attached the server of the first request. Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.')
+    } else {
+      this.#log('warn', 'the middleware ran before attach(server) was called, and the request has no server to attach: call shutdown.attach(server).')
+    }
   }
 
   /** Marks the service ready (readiness passes) if it is still starting. */

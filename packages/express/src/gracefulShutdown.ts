@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer, type Socket } from 'node:net'
-import { createShutdown, type AttachableServer, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-import { asController } from './asController.js'
+import { asController, createShutdown, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
 
 /** What every request carries as `req.lastcall`. */
 export interface LastcallRequestContext {
@@ -41,10 +39,9 @@ export type ExpressShutdown = ExpressMiddleware & ShutdownController
  */
 export function gracefulShutdown(options?: ExpressShutdownOptions): ExpressShutdown {
   const controller = createShutdown(options)
-  let attached = false
 
   const middleware: ExpressMiddleware = (req, res, next) => {
-    if (!attached) adopt(req)
+    controller.adoptServerOf(req)
     if (controller.handleProbe(req, res)) return
     ;(req as IncomingMessage & { lastcall: LastcallRequestContext }).lastcall = { signal: controller.signalFor(req) }
     if (controller.shouldReject()) {
@@ -55,31 +52,5 @@ export function gracefulShutdown(options?: ExpressShutdownOptions): ExpressShutd
     next()
   }
 
-  function adopt(req: IncomingMessage): void {
-    attached = true
-    // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets).
-    const server = (req.socket as Socket & { server?: unknown }).server
-    if (server instanceof NetServer) {
-      controller.attach(server)
-      warn(
-        'lastcall: gracefulShutdown() middleware ran before attach(server) was called; it attached the server of the first request. ' +
-          'Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.',
-      )
-    } else {
-      warn('lastcall: gracefulShutdown() middleware ran before attach(server) was called, and the request has no server to attach: call shutdown.attach(server).')
-    }
-  }
-
-  function warn(message: string): void {
-    const logger = controller.options.logger
-    if (logger === false) return
-    ;(logger ?? console).warn(message)
-  }
-
-  return asController(middleware, controller, {
-    attach: <S extends AttachableServer>(server: S): S => {
-      attached = true
-      return controller.attach(server)
-    },
-  })
+  return asController(middleware, controller)
 }

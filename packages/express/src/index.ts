@@ -1,52 +1,5 @@
 export { gracefulShutdown } from './gracefulShutdown.js'
 export type { ExpressShutdown, ExpressShutdownOptions, ExpressMiddleware, LastcallRequestContext } from './gracefulShutdown.js'
-// @lastcall/core, re-exported so users install one package.
-export {
-  createShutdown,
-  ShutdownController,
-  DEFAULT_PHASES,
-  GRACE_SAFETY_MARGIN_MS,
-  formatReport,
-  clusterPrimary,
-  LastcallError,
-  LastcallOptionError,
-  HookTimeoutError,
-  CheckTimeoutError,
-} from '@lastcall/core'
-export type {
-  ShutdownState,
-  ShutdownEvents,
-  AttachableServer,
-  ShutdownOptions,
-  PhaseDefinition,
-  PhaseStart,
-  ResolvedOptions,
-  HookContext,
-  HookOptions,
-  HookOutcome,
-  HookResult,
-  ShutdownHook,
-  ShutdownReport,
-  PhaseTiming,
-  ReadinessDelayReport,
-  ConnectionCounts,
-  ConnectionKind,
-  RequestCounts,
-  WebSocketLike,
-  WebSocketServerLike,
-  Trigger,
-  CrashKind,
-  ClusterPrimary,
-  ClusterPrimaryOptions,
-  ClusterShutdownResult,
-  ClusterWorkerResult,
-  Logger,
-  Clock,
-  TimerHandle,
-  ProbeOptions,
-  ProbeState,
-  CheckKind,
-  CheckOptions,
-  HealthCheck,
-  LastcallErrorCode,
-} from '@lastcall/core'
+// All of @lastcall/core, so users install one package. `export *` rather than a
+// list: a list drifts from core (it already had once), and core's index is the list.
+export * from '@lastcall/core'

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, type ShutdownController, type ShutdownOptions, type ShutdownState } from '@lastcall/core'
+import { createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions, type ShutdownState } from '@lastcall/core'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -30,8 +30,7 @@ declare module 'fastify' {
 /** Keys Fastify's `register()` passes along with the plugin's own options. */
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
 
-/** Seconds; the same value core sends when it rejects (`ShutdownController.reject`). */
-const RETRY_AFTER = '1'
+const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
 
 const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
 

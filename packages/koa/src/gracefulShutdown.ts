@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer, type Socket } from 'node:net'
-import { createShutdown, type AttachableServer, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-import { asController } from './asController.js'
+import { asController, createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
 
 /** What every request carries as `ctx.lastcall`. */
 export interface LastcallContext {
@@ -48,10 +46,9 @@ export type KoaShutdown = KoaMiddleware & ShutdownController
  */
 export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
   const controller = createShutdown(options)
-  let attached = false
 
   const middleware: KoaMiddleware = async (ctx, next) => {
-    if (!attached) adopt(ctx.req)
+    controller.adoptServerOf(ctx.req)
     if (controller.handleProbe(ctx.req, ctx.res)) {
       // The probe writes the response itself; Koa must not.
       ctx.respond = false
@@ -70,34 +67,7 @@ export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
     await next()
   }
 
-  function adopt(req: IncomingMessage): void {
-    attached = true
-    // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets).
-    const server = (req.socket as Socket & { server?: unknown }).server
-    if (server instanceof NetServer) {
-      controller.attach(server)
-      warn(
-        'lastcall: gracefulShutdown() middleware ran before attach(server) was called; it attached the server of the first request. ' +
-          'Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.',
-      )
-    } else {
-      warn('lastcall: gracefulShutdown() middleware ran before attach(server) was called, and the request has no server to attach: call shutdown.attach(server).')
-    }
-  }
-
-  function warn(message: string): void {
-    const logger = controller.options.logger
-    if (logger === false) return
-    ;(logger ?? console).warn(message)
-  }
-
-  return asController(middleware, controller, {
-    attach: <S extends AttachableServer>(server: S): S => {
-      attached = true
-      return controller.attach(server)
-    },
-  })
+  return asController(middleware, controller)
 }
 
-/** Seconds; the same value core sends when it rejects (`ShutdownController.reject`). */
-const RETRY_AFTER = '1'
+const RETRY_AFTER = String(RETRY_AFTER_SECONDS)

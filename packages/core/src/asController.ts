@@ -1,7 +1,7 @@
-import type { ShutdownController } from '@lastcall/core'
+import type { ShutdownController } from './shutdown.js'
 
 /**
- * Makes the framework middleware `fn` also *be* the controller, so that
+ * For adapters: makes the framework middleware `fn` also *be* the controller, so that
  * `app.use(shutdown)` and `shutdown.attach(server)` use one object.
  *
  * A Proxy, because the controller keeps its state in private fields: its
