@@ -1,6 +1,9 @@
-// Installs the workspace with the pinned pnpm when it is not installed yet.
-// Needs only Node and npm: pnpm comes from the npm registry through npx.
-import { execFileSync, spawnSync } from 'node:child_process'
+// `npm run demo` / `npm test` on a machine with only Node and npm: installs the
+// workspace with the pinned pnpm, then runs the given workspace script with it.
+//   node scripts/setup.mjs [run <script> [-- args]]
+// pnpm comes from the npm registry: a global install when npm may write there,
+// else `npx pnpm@<pinned>` for every call (no root needed).
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,17 +11,30 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const pinned = packageManager.split('@')[1]
+const shell = process.platform === 'win32'
 
-function pnpmVersion() {
-  const r = spawnSync('pnpm', ['--version'], { encoding: 'utf8', shell: process.platform === 'win32' })
-  return r.status === 0 ? r.stdout.trim() : undefined
+function run(command, args, { quiet = false } = {}) {
+  return spawnSync(command, args, { cwd: root, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8', shell })
 }
 
-if (pnpmVersion() !== pinned) {
-  console.log(`[setup] installing pnpm ${pinned} with npm`)
-  execFileSync('npm', ['install', '--global', '--no-fund', '--no-audit', `pnpm@${pinned}`], { stdio: 'inherit' })
+function pnpmCommand() {
+  if (run('pnpm', ['--version'], { quiet: true }).stdout?.trim() === pinned) return ['pnpm']
+  console.error(`[setup] installing pnpm ${pinned} with npm`)
+  if (run('npm', ['install', '--global', '--no-fund', '--no-audit', `pnpm@${pinned}`]).status === 0 && run('pnpm', ['--version'], { quiet: true }).stdout?.trim() === pinned) {
+    return ['pnpm']
+  }
+  console.error(`[setup] no global install possible here: using npx pnpm@${pinned}`)
+  return ['npx', '--yes', `pnpm@${pinned}`]
+}
+
+const [cmd, ...pre] = pnpmCommand()
+const pnpm = (args) => {
+  const r = run(cmd, [...pre, ...args])
+  if (r.status !== 0) process.exit(r.status ?? 1)
 }
 if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) {
-  console.log('[setup] installing dependencies')
-  execFileSync('pnpm', ['install', '--frozen-lockfile'], { cwd: root, stdio: 'inherit' })
+  console.error('[setup] installing dependencies')
+  pnpm(['install', '--frozen-lockfile'])
 }
+const [verb, script, ...rest] = process.argv.slice(2)
+if (verb === 'run' && script) pnpm(['--silent', 'run', script, ...rest])
