@@ -1,4 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+
+/** A request probes can answer: HTTP/1.1, or HTTP/2 through Node's compatibility API. */
+export type ProbeRequest = IncomingMessage | Http2ServerRequest
+export type ProbeResponse = ServerResponse | Http2ServerResponse
 import { BUILT_IN_CHECKS, Check, failureReason, validateCheck, type CheckKind, type CheckOptions, type CheckResult, type HealthCheck } from './checks.js'
 import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
@@ -146,7 +151,7 @@ export class Probes {
     }
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
+  handle(req: ProbeRequest, res: ProbeResponse): boolean {
     const url = req.url
     const endpoint = this.#match(url)
     if (endpoint === undefined || url === undefined) return false
@@ -182,7 +187,7 @@ export class Probes {
     return results.every((r, i) => r.ok || !checks[i]!.critical)
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, rest: string): Promise<void> {
+  async #serve(req: ProbeRequest, res: ProbeResponse, endpoint: Endpoint, rest: string): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD')
       return send(req, res, 405, 'text', 'method not allowed\n')
@@ -349,8 +354,8 @@ const CONTENT_TYPES: Record<Format, string> = {
   json: 'application/json; charset=utf-8',
 }
 
-function send(req: IncomingMessage, res: ServerResponse, code: number, format: Format, body: string): void {
-  if (res.writableEnded || res.destroyed) return
+function send(req: ProbeRequest, res: ProbeResponse, code: number, format: Format, body: string): void {
+  if (res.writableEnded || (res as { destroyed?: boolean }).destroyed === true) return
   res.writeHead(code, {
     'Content-Type': CONTENT_TYPES[format],
     'Content-Length': Buffer.byteLength(body),

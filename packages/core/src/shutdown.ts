@@ -10,7 +10,7 @@ import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
-import { Probes } from './probes.js'
+import { Probes, type ProbeRequest, type ProbeResponse } from './probes.js'
 import { AdaptiveDelay, type DelayDecision } from './readinessDelay.js'
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
@@ -305,16 +305,16 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * Answers the request if it is a probe (`/healthz`, `/readyz`, ...) and
    * returns true; returns false for any other request.
    */
-  handleProbe(req: IncomingMessage, res: ServerResponse): boolean {
+  handleProbe(req: ProbeRequest, res: ProbeResponse): boolean {
     if (this.#options.probes === false) return false
     return this.#probes.handle(req, res)
   }
 
   /**
-   * A `node:http` request listener: probes first, then 503 for what can no
-   * longer be served, then `handler`.
+   * A request listener for `http`, `https` or `http2` (compatibility API)
+   * servers: probes first, then 503 for what can no longer be served, then `handler`.
    */
-  handler(handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  handler<Req extends ProbeRequest = IncomingMessage, Res extends ProbeResponse = ServerResponse>(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
     return (req, res) => {
       if (this.handleProbe(req, res)) return
       if (this.shouldReject()) return this.reject(res)

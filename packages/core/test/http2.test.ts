@@ -13,6 +13,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createShutdown, type ShutdownOptions } from '../src/index.js'
+import { FakeClock } from './fakeClock.js'
 import { keepAliveAgent, send } from './helpers.js'
 import { drainDuration, h2client, h2send, recordGoaways } from './longLivedClients.js'
 
@@ -261,5 +262,27 @@ describe('ShutdownController drain of HTTP/1.1 on an allowHTTP1 HTTP/2 server', 
     expect(report.connections).toMatchObject({ forced: 1, byKind: { http1: 1, h2: 0 } })
     expect(report.exitCode).toBe(1)
     expect(server.listening).toBe(false)
+  })
+})
+
+describe('probes over HTTP/2', () => {
+  it('answers /readyz and /healthz through handler() on an HTTP/2 server: ready, then readiness 503 and liveness 200 while leaving', async () => {
+    // A hand-driven clock holds the shutdown in its readiness delay for as long as the test needs.
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 60_000, clock: new FakeClock() })
+    const server: Http2Server = createH2cServer(shutdown.handler(app(() => server)))
+    shutdown.attach(server)
+    const port = await listen(server)
+    const session = await client(port)
+    await new Promise<void>((resolve) => (shutdown.isReady ? resolve() : shutdown.once('state', () => resolve())))
+    expect(await h2send(session, '/readyz')).toMatchObject({ ok: true, status: 200, body: 'ok' })
+    const done = shutdown.shutdown('probe test')
+    const ready = await h2send(session, '/readyz?verbose')
+    expect(ready).toMatchObject({ ok: true, status: 503 })
+    expect(ready.ok && ready.body).toContain('[-]shutdown failed: shutting down')
+    expect(ready.ok && ready.headers['cache-control']).toBe('no-store')
+    expect(await h2send(session, '/healthz')).toMatchObject({ ok: true, status: 200 })
+    expect(await h2send(session, '/app')).toMatchObject({ ok: true, status: 200, body: 'ok' })
+    expect(shutdown.state).toBe('leaving')
+    void done
   })
 })
