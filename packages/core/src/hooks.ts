@@ -1,7 +1,8 @@
 import type { Clock } from './clock.js'
 import { HookTimeoutError, LastcallError, LastcallOptionError } from './errors.js'
 import type { Log } from './logger.js'
-import { assertDuration, assertKnownKeys, assertName, type PhaseDefinition } from './options.js'
+import type { PhaseDefinition } from './options.js'
+import { assertDuration, assertKnownKeys, assertName } from './validate.js'
 import type { Trigger } from './signals.js'
 
 export interface HookContext {

@@ -8,7 +8,7 @@ import { BUILT_IN_CHECKS, Check, failureReason, validateCheck, type CheckKind, t
 import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
 import type { Log } from './logger.js'
-import { assertDuration, assertKnownKeys } from './options.js'
+import { assertDuration, assertKnownKeys } from './validate.js'
 
 /** Options of the health, readiness and startup endpoints. */
 export interface ProbeOptions {

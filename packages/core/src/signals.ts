@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { isLogger, toLog, type Log, type Logger } from './logger.js'
-import { assertDuration, assertKnownKeys } from './options.js'
+import { assertDuration, assertKnownKeys } from './validate.js'
 
 export type Trigger =
   | { type: 'signal'; signal: NodeJS.Signals }
