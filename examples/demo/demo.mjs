@@ -3,7 +3,7 @@
 // keep-alive clients (fast, slow and POST requests, one SSE stream), SIGTERM
 // in the middle of the load, and what every client saw.
 //
-//   node examples/demo/demo.mjs [--framework core] [--duration 3] [--connections 32] [--compare] [--json]
+//   node examples/demo/demo.mjs [--framework express|koa|fastify|core] [--duration 3] [--connections 32] [--compare] [--json]
 //
 // Exits 1 when the lastcall server failed a request in flight or did not exit 0.
 import { dirname, join } from 'node:path'
@@ -21,16 +21,20 @@ const here = dirname(fileURLToPath(import.meta.url))
  * @type {Record<string, { label: string, file: string }>}
  */
 const FRAMEWORKS = {
+  express: { label: 'lastcall + Express', file: 'servers/express.mjs' },
+  koa: { label: 'lastcall + Koa', file: 'servers/koa.mjs' },
+  fastify: { label: 'lastcall + Fastify', file: 'servers/fastify.mjs' },
   core: { label: 'lastcall + node:http', file: 'servers/core.mjs' },
 }
+const DEFAULT_FRAMEWORK = 'express'
 const NAIVE = { label: 'naive server.close()', file: 'servers/naive.mjs' }
 
 const USAGE = `usage: node examples/demo/demo.mjs [options]
 
-  --framework <name>   server to run: ${Object.keys(FRAMEWORKS).join(', ')} (default core)
+  --framework <name>   server to run: ${Object.keys(FRAMEWORKS).join(', ')} (default ${DEFAULT_FRAMEWORK})
   --duration <s>       seconds of load before SIGTERM, 0.5-20 (default 3)
   --connections <n>    concurrent keep-alive clients, 1-256 (default 32)
-  --compare            also run the same load against a naive server.close() server
+  --compare            also run the same load against a naive node:http server.close() server
   --json               print a JSON summary instead of the report
   --seed <n>           request mix seed (default 1)
   -h, --help`
@@ -49,7 +53,7 @@ function parseOptions(argv) {
   // `pnpm demo -- --compare` hands the script a leading `--`.
   while (argv[0] === '--') argv.shift()
   const options = /** @type {const} */ ({
-    framework: { type: 'string', default: 'core' },
+    framework: { type: 'string', default: DEFAULT_FRAMEWORK },
     duration: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     compare: { type: 'boolean', default: false },

@@ -18,7 +18,13 @@ interface RunSummary {
   sent: number
   tally: Tally
   failed: number
-  report: { exitCode: number; trigger: { type: string; signal?: string }; timeline: { state: string }[] } | null
+  report: {
+    exitCode: number
+    trigger: { type: string; signal?: string }
+    timeline: { state: string }[]
+    requests: { forced: number; timedOut: number }
+    hooks: { name: string; outcome: string }[]
+  } | null
 }
 
 /**
@@ -42,11 +48,12 @@ async function runDemo(args: string[]): Promise<{ code: number | null; stdout: s
 }
 
 describe('demo.mjs', () => {
-  it('fails no request in flight with lastcall, exits 0, and shows the naive server failing the same load', async () => {
+  it('runs Express by default, fails no request in flight with lastcall, exits 0, and shows the naive server failing the same load', async () => {
     const { code, stdout, stderr } = await runDemo(['--duration', '1', '--connections', '8', '--compare', '--json'])
     expect(stderr).toBe('')
     expect(code).toBe(0)
-    const summary = JSON.parse(stdout) as { ok: boolean; runs: RunSummary[] }
+    const summary = JSON.parse(stdout) as { framework: string; ok: boolean; runs: RunSummary[] }
+    expect(summary.framework).toBe('express')
     expect(summary.ok).toBe(true)
     const [lastcall, naive] = summary.runs
     if (!lastcall || !naive) throw new Error(`expected two runs, got ${summary.runs.length}`)
@@ -67,6 +74,31 @@ describe('demo.mjs', () => {
     expect(naive.failed).toBeGreaterThanOrEqual(1)
   })
 
+  // Every framework under the same (short) load: the SSE stream ends with its
+  // final event on the request's drain signal, nothing fails, the process exits 0.
+  it.each(['koa', 'fastify', 'core'])('fails no request in flight with --framework %s and exits 0', async (framework) => {
+    const { code, stdout, stderr } = await runDemo(['--framework', framework, '--duration', '0.5', '--connections', '4', '--json'])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    const summary = JSON.parse(stdout) as { framework: string; ok: boolean; runs: RunSummary[] }
+    expect(summary.framework).toBe(framework)
+    expect(summary.ok).toBe(true)
+    expect(summary.runs).toHaveLength(1)
+    const [run] = summary.runs
+    if (!run) throw new Error('no run')
+    expect(run.sent).toBeGreaterThan(20)
+    expect(run.failed).toBe(0)
+    // ok counts the SSE stream only when it ended with the final `shutdown` event.
+    expect(run.tally.streamCut).toBe(0)
+    expect(run.tally.ok).toBe(run.sent - run.tally.refused)
+    expect(run.exitCode).toBe(0)
+    expect(run.report?.exitCode).toBe(0)
+    expect(run.report?.requests).toMatchObject({ forced: 0, timedOut: 0 })
+    expect(run.report?.timeline.map((t) => t.state)).toEqual(['leaving', 'draining', 'closing', 'closed'])
+    // Fastify's own close() runs after the drain, as a lastcall cleanup hook.
+    if (framework === 'fastify') expect(run.report?.hooks).toEqual([expect.objectContaining({ name: 'fastify.close', outcome: 'ok' })])
+  })
+
   it('draws the timeline, the report and the tally in the terminal', async () => {
     const { code, stdout } = await runDemo(['--duration', '0.5', '--connections', '4'])
     expect(code).toBe(0)
@@ -80,6 +112,6 @@ describe('demo.mjs', () => {
   it('rejects an unknown framework and names the ones it knows', async () => {
     const { code, stderr } = await runDemo(['--framework', 'nope'])
     expect(code).toBe(2)
-    expect(stderr).toContain('--framework must be one of core; received "nope"')
+    expect(stderr).toContain('--framework must be one of express, koa, fastify, core; received "nope"')
   })
 })
