@@ -134,6 +134,20 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     return this.#state === 'serving'
   }
 
+  /** Resolves once the lifecycle has reached `state` or gone past it (at once if it already has). */
+  reached(state: ShutdownState): Promise<void> {
+    if (!(state in ORDER)) throw new LastcallOptionError('reached(state)', state, `one of ${Object.keys(ORDER).join(', ')}`)
+    if (ORDER[this.#state] >= ORDER[state]) return Promise.resolve()
+    return new Promise((resolve) => {
+      const listener = (next: ShutdownState): void => {
+        if (ORDER[next] < ORDER[state]) return
+        this.off('state', listener)
+        resolve()
+      }
+      this.on('state', listener)
+    })
+  }
+
   /** Whether a shutdown has started. */
   get isShuttingDown(): boolean {
     return ORDER[this.#state] >= ORDER.leaving

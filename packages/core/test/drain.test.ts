@@ -353,3 +353,19 @@ describe('ShutdownController drain', () => {
     expect((await a).trigger).toEqual({ type: 'manual', reason: 'shutdown() called' })
   })
 })
+
+describe('ShutdownController.reached', () => {
+  it('resolves when the lifecycle reaches a state, at once for one already passed', async () => {
+    const { shutdown, server } = setup()
+    await listen(server)
+    await shutdown.reached('serving')
+    const seen: string[] = []
+    shutdown.on('state', (s) => seen.push(s))
+    const closing = shutdown.reached('closing').then(() => [...seen])
+    void shutdown.shutdown()
+    expect(await closing).toEqual(['leaving', 'draining', 'closing'])
+    await shutdown.reached('closed')
+    await expect(shutdown.reached('leaving')).resolves.toBeUndefined()
+    expect(() => shutdown.reached('gone' as never)).toThrow(/reached\(state\)/)
+  })
+})

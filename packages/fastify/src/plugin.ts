@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions, type ShutdownState } from '@lastcall/core'
+import { createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -31,8 +31,6 @@ declare module 'fastify' {
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
 
 const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
-
-const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
 
 const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, options, done) => {
   const own: Record<string, unknown> = { ...options }
@@ -109,7 +107,7 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
       }
       void controller.shutdown('fastify.close() called', { skipReadinessDelay: true })
     }
-    void reachedState(controller, 'closing').then(() => next())
+    void controller.reached('closing').then(() => next())
   })
   app.addHook('onClose', (_instance, next) => {
     markClosed()
@@ -123,18 +121,6 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
 function cleanupPhase(controller: ShutdownController): string {
   const phases = controller.options.phases
   return (phases.find((p) => p.start === 'cleanup') ?? phases[phases.length - 1])!.name
-}
-
-function reachedState(controller: ShutdownController, state: ShutdownState): Promise<void> {
-  if (ORDER[controller.state] >= ORDER[state]) return Promise.resolve()
-  return new Promise((resolve) => {
-    const listener = (next: ShutdownState): void => {
-      if (ORDER[next] < ORDER[state]) return
-      controller.off('state', listener)
-      resolve()
-    }
-    controller.on('state', listener)
-  })
 }
 
 /**
