@@ -109,7 +109,24 @@ export const FRAMEWORKS = {
       return listen(server)
     },
   },
-  // fastify: added here when packages/fastify exports its plugin (see adapterAvailable below).
+  fastify: {
+    packages: [['fastify', 'fastify'], ['fastify', '@lastcall/fastify']],
+    async start(variant) {
+      const { default: Fastify } = await workspaceImport('fastify', 'fastify')
+      // Fastify's defaults (its logger is off by default).
+      const app = Fastify()
+      if (variant === 'lastcall') {
+        const { gracefulShutdown } = await workspaceImport('fastify', '@lastcall/fastify')
+        await app.register(gracefulShutdown, { logger: false })
+      }
+      app.get('/', (request, reply) => {
+        reply.type('text/plain').send(BODY)
+      })
+      // Fastify owns its server (app.server, attached by the plugin): listen through Fastify.
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      return app.server
+    },
+  },
 }
 
 /** Whether a framework's adapter can be imported now (adapters are built separately). */
