@@ -1,9 +1,9 @@
 import { LastcallOptionError } from '@lastcall/core'
-import { freePort, runLoad, send, tally, waitForReady, type LoadRequest, type OutcomeKind, type Readiness, type RequestOutcome } from '@lastcall/testing'
+import { freePort, OUTCOME_KINDS, runLoad, send, tally, waitForReady, type LoadRequest, type OutcomeKind, type Readiness, type RequestOutcome } from '@lastcall/testing'
 import { spawnApp, type AppExit, type SpawnedApp } from './process.js'
 import { verdict, type Finding } from './verdict.js'
 import { watchWebSocket, type WebSocketResult } from './webSocket.js'
-import { runHttp2, type Http2Result } from './http2.js'
+import { runHttp2, sendHttp2, waitForReadyHttp2, type Http2Result } from './http2.js'
 
 export interface CheckOptions {
   /** The app's command and arguments, run without a shell. */
@@ -60,7 +60,9 @@ export interface CheckOptions {
    */
   exitTimeoutMs?: number
   /**
-   * Also keep an HTTP/2 (h2c, cleartext) session under load on the same port.
+   * Check the app over cleartext HTTP/2 (h2c): readiness and probes go over HTTP/2, and `connections` streams are
+   * multiplexed on one session that is used until the app sends GOAWAY. The HTTP/1.1 load runs beside it only when
+   * the app also answers HTTP/1.1 on the port.
    * @default false
    */
   http2?: boolean
@@ -137,6 +139,7 @@ export interface CheckResult {
 }
 
 const MAX_REQUESTS = 200_000
+const sum = (counts: Record<OutcomeKind, number>): number => OUTCOME_KINDS.reduce((n, k) => n + counts[k], 0)
 const PROBE_TIMEOUT_MS = 1000
 const USER_AGENT = 'lastcall-check'
 
@@ -174,7 +177,14 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   const t0 = performance.now()
   const now = (): number => Math.round(performance.now() - t0)
   const outcomes: RequestOutcome[] = []
-  const progress = (phase: Phase, note?: string): void => onProgress?.({ phase, atMs: now(), counts: tally(outcomes), ...(note ? { note } : {}) })
+  // HTTP/2 streams count in the progress line too.
+  const h2Counts = tally([])
+  const counts = (): Record<OutcomeKind, number> => {
+    const c = tally(outcomes)
+    for (const kind of OUTCOME_KINDS) c[kind] += h2Counts[kind]
+    return c
+  }
+  const progress = (phase: Phase, note?: string): void => onProgress?.({ phase, atMs: now(), counts: counts(), ...(note ? { note } : {}) })
 
   const port = await freePort()
   progress('starting', `port ${port}`)
@@ -199,14 +209,17 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   const timers: NodeJS.Timeout[] = []
   try {
     try {
-      readiness = await waitForReady({ port, path: readyPath, timeoutMs: startupTimeoutMs, signal: gone.signal, headers: { 'user-agent': USER_AGENT } })
+      const wait = { port, path: readyPath, timeoutMs: startupTimeoutMs, signal: gone.signal, headers: { 'user-agent': USER_AGENT } }
+      readiness = http2 ? await waitForReadyHttp2(wait) : await waitForReady(wait)
     } catch (error) {
-      const reason = gone.signal.aborted ? 'exited before it answered' : `did not answer within ${startupTimeoutMs} ms`
+      const reason = gone.signal.aborted ? 'exited before it answered' : /SETTINGS/.test((error as Error).message) ? 'did not answer over HTTP/2' : `did not answer within ${startupTimeoutMs} ms`
       progress('exited', reason)
-      return finish(null, [{ code: 'not-ready', message: `The app ${reason} on port ${port} (${(error as Error).message}).`, fix: 'Make the app listen on the port in the PORT environment variable, on 127.0.0.1 or all interfaces; raise --startup-timeout if it starts slowly.' }])
+      return finish(null, [{ code: 'not-ready', message: `The app ${reason} on port ${port} (${(error as Error).message}).`, fix: `Make the app listen on the port in the PORT environment variable, on 127.0.0.1 or all interfaces; raise --startup-timeout if it starts slowly.${http2 ? ' With --http2 the app must serve cleartext HTTP/2 (http2.createServer); leave --http2 out for an HTTP/1.1 app.' : ''}` }])
     }
     const ready = readiness
-    progress('ready', `${ready.path} answered after ${ready.ms} ms`)
+    progress('ready', `${ready.path} answered after ${ready.ms} ms${http2 ? ' over h2c' : ''}`)
+    // Node's h2c server (http2.createServer) does not speak HTTP/1.1; the HTTP/1.1 load runs only when the app does.
+    const http1 = !http2 || (await send({ port, path: ready.path, timeoutMs: PROBE_TIMEOUT_MS, headers: { 'user-agent': USER_AGENT } })).status !== undefined
 
     // Stops new requests, as a balancer does once it sees readiness fail or a connection refused.
     const stopLoad = new AbortController()
@@ -216,7 +229,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     let probing = true
     const probe = async (): Promise<void> => {
       if (!probing) return
-      const o = await send({ port, path: ready.path, timeoutMs: PROBE_TIMEOUT_MS, headers: { 'user-agent': USER_AGENT } })
+      const request = { port, path: ready.path, timeoutMs: PROBE_TIMEOUT_MS, headers: { 'user-agent': USER_AGENT } }
+      const o = http2 ? await sendHttp2(request) : await send(request)
       if (sigtermAt === null || !probing) return
       const at = performance.now()
       if (o.kind === 'refused') {
@@ -236,8 +250,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
 
     const mix: LoadRequest[] = [{ path }, { method: 'POST', path, body: '{"lastcall":"check"}' }]
     if (slowPath !== undefined) mix.push({ path: slowPath })
-    progress('loading', `${connections} keep-alive connections`)
-    const load = runLoad({
+    progress('loading', http2 ? `${connections} streams on one h2c session${http1 ? ` and ${connections} keep-alive connections` : ''}` : `${connections} keep-alive connections`)
+    const load = !http1 ? Promise.resolve({ outcomes: [] }) : runLoad({
       port, connections, requests: mix, requestTimeoutMs, maxRequests: MAX_REQUESTS, signal: stopLoad.signal, holdOpen: exited,
       headers: { 'user-agent': USER_AGENT },
       onOutcome: (o) => {
@@ -248,7 +262,20 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
       },
     })
     const extras: Promise<void>[] = []
-    if (http2) extras.push(runHttp2({ port, path, signal: stopLoad.signal, requestTimeoutMs }).then((r) => void (http2Result = r)))
+    let h2Load: Promise<void> = Promise.resolve()
+    if (http2) {
+      // The HTTP/2 client is a long-lived one (a gRPC channel): it leaves on GOAWAY or a refused connection, not on readiness.
+      const appGone = new AbortController()
+      void app.exited.then(() => appGone.abort())
+      h2Load = runHttp2({
+        port, requests: mix, streams: connections, requestTimeoutMs, signal: appGone.signal, sigtermAt: () => sigtermAt, http1, maxStreams: MAX_REQUESTS,
+        headers: { 'user-agent': USER_AGENT },
+        onOutcome: (o) => {
+          h2Counts[o.kind]++
+          progress('loading')
+        },
+      }).then((r) => void (http2Result = r))
+    }
     if (ws !== false) extras.push(watchWebSocket({ port, path: ws === true ? '/' : ws, exited: app.exited, timeoutMs: exitTimeoutMs + requestTimeoutMs }).then((r) => void (wsResult = r)))
 
     // SIGTERM halfway through the load, unless the app is already gone.
@@ -277,7 +304,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
       stopLoad.abort()
     }
     const result = await load
-    progress('load-stopped', `${result.outcomes.length} requests`)
+    await h2Load
+    progress('load-stopped', `${result.outcomes.length} requests${http2Result ? `, ${sum(http2Result.byKind)} HTTP/2 streams` : ''}`)
     const exit = await app.exited
     probing = false
     await Promise.all(extras)

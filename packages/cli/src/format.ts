@@ -17,7 +17,7 @@ export function formatResult(r: CheckResult): string {
   const lines: string[] = []
   lines.push(`lastcall check: ${r.command.join(' ')}`)
   if (r.startupMs !== null) {
-    const how = r.readiness.endpoint ? `${r.readiness.path} passed` : `no readiness endpoint, ${r.readiness.path} answered`
+    const how = `${r.readiness.endpoint ? `${r.readiness.path} passed` : `no readiness endpoint, ${r.readiness.path} answered`}${r.http2 ? ' over h2c' : ''}`
     lines.push(`  app pid ${r.pid} on 127.0.0.1:${r.port}, ready after ${r.startupMs} ms (${how})`)
   }
   if (r.sigtermAtMs !== null) lines.push(`  SIGTERM sent ${r.sigtermAtMs} ms into the check`)
@@ -31,9 +31,12 @@ export function formatResult(r: CheckResult): string {
     const statuses = Object.entries(r.requests.statuses).map(([s, n]) => `${s} x${n}`).join(', ')
     if (statuses) lines.push(`    statuses: ${statuses}`)
   }
-  if (r.http2) {
-    const k = r.http2.byKind
-    lines.push(`  http/2: ${k.completed} completed, ${k.rejected} rejected, ${k['reset-reused'] + k['reset-new']} reset, ${k.refused} refused, ${k.hung} hung; ${r.http2.sessions} sessions${r.http2.goaway ? ', GOAWAY received' : ''}`)
+  if (r.http2 && !r.http2.error) {
+    const h = r.http2
+    const count = (k: Record<OutcomeKind, number>): string => `${k.completed} completed, ${k.rejected} rejected, ${k['reset-reused'] + k['reset-new']} reset, ${k.refused} refused, ${k.hung} hung`
+    lines.push(`  http/2 streams: ${count(h.byKind)}; ${h.sessions} session${h.sessions === 1 ? '' : 's'}${h.http1 ? '' : ' (the app does not speak HTTP/1.1)'}`)
+    if (h.goaway) lines.push(`    GOAWAY ${h.goawayAfterMs === null ? 'before SIGTERM' : `${h.goawayAfterMs} ms after SIGTERM`}; after it: ${count(h.afterGoaway)}`)
+    else if (r.sigtermAtMs !== null) lines.push('    no GOAWAY received')
   }
   if (r.ws && !r.ws.error) lines.push(`  websocket: ${r.ws.closeCode === null ? 'still open' : `closed with ${r.ws.closeCode}${r.ws.reason ? ` (${r.ws.reason})` : ''}`}`)
   if (r.sigtermAtMs !== null) {

@@ -89,10 +89,13 @@ export function verdict(r: CheckResult, o: { requestTimeoutMs: number; exitTimeo
   const h2 = r.http2
   if (h2?.error) warnings.push({ code: 'http2', message: `HTTP/2 could not be checked: ${h2.error}.`, fix: 'Run without --http2 if the app does not serve cleartext HTTP/2 (h2c) on its port.' })
   else if (h2 && h2.byKind['reset-reused'] + h2.byKind['reset-new'] + h2.byKind.hung > 0) {
+    const reset = h2.byKind['reset-reused'] + h2.byKind['reset-new']
     failures.push({
       code: 'http2-reset',
-      message: `${plural(h2.byKind['reset-reused'] + h2.byKind['reset-new'], 'HTTP/2 stream')} reset and ${h2.byKind.hung} hung.`,
-      fix: 'Send GOAWAY to every HTTP/2 session when the drain starts (session.close(); lastcall does) instead of letting the process cut them.',
+      message: `${plural(reset, 'HTTP/2 stream')} reset and ${h2.byKind.hung} hung${h2.goaway ? '' : '; the app never sent GOAWAY'}.`,
+      fix: h2.goaway
+        ? 'Let streams in flight at the GOAWAY finish before the process exits, and bound handlers so none hangs (lastcall waits for them up to drainTimeoutMs).'
+        : 'Send GOAWAY to every HTTP/2 session when the drain starts and exit only after their streams finished (lastcall does both; Http2Server.close() alone sends no GOAWAY and waits for sessions without limit).',
     })
   }
   const ws = r.ws
@@ -100,7 +103,11 @@ export function verdict(r: CheckResult, o: { requestTimeoutMs: number; exitTimeo
   else if (ws && ws.closeCode !== 1000 && ws.closeCode !== 1001 && ws.closeCode !== 1012) {
     failures.push({
       code: 'ws-dropped',
-      message: ws.closeCode === null ? 'The WebSocket was still open when the check ended.' : `The WebSocket was dropped without a proper close (code ${ws.closeCode}).`,
+      message: ws.closeCode === null
+        ? 'The WebSocket was still open when the check ended.'
+        : r.exit.killed
+          ? `The WebSocket was never closed: it stayed open until the app was SIGKILLed (code ${ws.closeCode}); server.close() waits for upgraded sockets without limit.`
+          : `The WebSocket was dropped without a close frame (code ${ws.closeCode}): the process exited or destroyed the socket.`,
       fix: 'Close WebSockets with 1001 (going away) when the drain starts, so clients reconnect elsewhere (lastcall tracks and closes them).',
     })
   }

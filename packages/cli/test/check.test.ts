@@ -108,3 +108,80 @@ describe('lastcall check', () => {
     expect(stderr).toContain('--duration must be a whole number; received "soon"')
   })
 })
+
+// Readiness, probes and streams over h2c; ws fixtures use the HTTP/1.1 load plus one WebSocket. Longer exit bound:
+// the HTTP/2 client keeps streams going until GOAWAY, which holds a lastcall app's readiness delay to its maximum (3 s).
+const H2 = ['--http2', '--duration', '1500', '--connections', '8', '--slow-path', '/slow?ms=300', '--request-timeout', '2000', '--exit-timeout', '8000']
+
+describe('lastcall check --http2', () => {
+  it('passes a lastcall h2c app: streams in flight at the GOAWAY complete, new ones are refused (retryable), exit 0', async () => {
+    const { code, result } = await runCheck(H2, ['node', ...TSX, fixture('h2c-lastcall.ts')])
+    expect(result.failures).toEqual([])
+    expect(code).toBe(0)
+    const h2 = result.http2!
+    expect(h2.error).toBeUndefined()
+    expect(h2.http1).toBe(false)
+    expect(result.requests.total).toBe(0)
+    expect(result.readiness).toMatchObject({ endpoint: true, failedBeforeClose: true })
+    expect(h2.goaway).toBe(true)
+    expect(h2.goawayAfterMs).not.toBeNull()
+    expect(h2.byKind.completed).toBeGreaterThan(0)
+    // The slow streams in flight when the GOAWAY came were still served...
+    expect(h2.afterGoaway.completed).toBeGreaterThan(0)
+    // ...and the client's next streams were refused, which is not a failure: the server never saw them.
+    expect(h2.afterGoaway.refused).toBeGreaterThan(0)
+    expect(h2.byKind['reset-reused'] + h2.byKind['reset-new'] + h2.byKind.hung).toBe(0)
+    expect(h2.statuses).toEqual({ 200: h2.byKind.completed })
+    expect(result.exit).toMatchObject({ code: 0, signal: null, killed: false })
+    expect(gone(result.pid)).toBe(true)
+  })
+
+  it('fails a naive h2c app that exits on SIGTERM: streams reset, no GOAWAY, exit 1', async () => {
+    const { code, result } = await runCheck(H2, ['node', fixture('h2c-naive.mjs')])
+    expect(code).toBe(1)
+    const h2 = result.http2!
+    expect(h2.goaway).toBe(false)
+    expect(h2.byKind.completed).toBeGreaterThan(0)
+    expect(h2.byKind['reset-reused'] + h2.byKind['reset-new']).toBeGreaterThan(0)
+    expect(codes(result)).toContain('http2-reset')
+    expect(result.failures.find((f) => f.code === 'http2-reset')!.message).toContain('never sent GOAWAY')
+    expect(gone(result.pid)).toBe(true)
+  })
+
+  it('says so when the app does not speak h2c, without waiting for the startup timeout', async () => {
+    const { code, result } = await runCheck(['--http2', '--startup-timeout', '20000'], ['node', fixture('naive.mjs')])
+    expect(code).toBe(1)
+    expect(codes(result)).toEqual(['not-ready'])
+    expect(result.failures[0]!.message).toContain('h2c')
+    expect(result.durationMs).toBeLessThan(10_000)
+    expect(gone(result.pid)).toBe(true)
+  })
+})
+
+describe('lastcall check --ws', () => {
+  it('passes a lastcall app with its WebSocketServer handed over: the WebSocket gets close 1001, exit 0', async () => {
+    const { code, result } = await runCheck([...SHORT, '--ws'], ['node', ...TSX, fixture('ws-lastcall.ts')])
+    expect(result.failures).toEqual([])
+    expect(code).toBe(0)
+    expect(result.ws).toEqual({ closeCode: 1001, reason: 'server shutting down' })
+    expect(gone(result.pid)).toBe(true)
+  })
+
+  it('fails an app that exits on SIGTERM: the WebSocket is cut without a close frame (1006), exit 1', async () => {
+    const { code, result } = await runCheck([...SHORT, '--ws'], ['node', fixture('ws-naive.mjs')])
+    expect(code).toBe(1)
+    expect(result.ws?.closeCode).toBe(1006)
+    expect(codes(result)).toContain('ws-dropped')
+    expect(result.failures.find((f) => f.code === 'ws-dropped')!.message).toContain('without a close frame')
+    expect(gone(result.pid)).toBe(true)
+  })
+
+  it('fails an app whose server.close() waits on the open WebSocket: killed at the bound, the WebSocket never closed', async () => {
+    const { code, result } = await runCheck([...SHORT, '--ws', '--exit-timeout', '1500'], ['node', fixture('ws-close-hangs.mjs')])
+    expect(code).toBe(1)
+    expect(result.exit.killed).toBe(true)
+    expect(codes(result)).toEqual(expect.arrayContaining(['killed', 'ws-dropped']))
+    expect(result.failures.find((f) => f.code === 'ws-dropped')!.message).toContain('SIGKILLed')
+    expect(gone(result.pid)).toBe(true)
+  })
+})
