@@ -17,7 +17,7 @@ Options:
   --request-timeout <ms>   a request unanswered this long is hung (default 5000)
   --startup-timeout <ms>   time the app gets to answer (default 10000)
   --exit-timeout <ms>      time the app gets to exit after SIGTERM (default 15000)
-  --http2                  also load one cleartext HTTP/2 (h2c) session
+  --http2                  check over cleartext HTTP/2 (h2c): probes and streams
   --ws [--ws-path <path>]  also hold a WebSocket open (default path /)
   --json                   print the result as JSON on stdout
   -h, --help               this help
