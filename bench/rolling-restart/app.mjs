@@ -12,7 +12,7 @@ export function createApp({ isReady = () => true } = {}) {
     const url = req.url ?? '/'
     if (url === '/fast') return send(res, 200, 'fast\n')
     if (url.startsWith('/slow')) {
-      const ms = Math.min(5000, Number(new URL(url, 'http://x').searchParams.get('ms')) || 1000)
+      const ms = slowMs(url)
       const timer = setTimeout(() => send(res, 200, `slow ${ms}\n`), ms)
       res.on('close', () => clearTimeout(timer))
       return
@@ -38,6 +38,35 @@ function send(res, status, body) {
   res.end(body)
 }
 
+/** The length of a `/slow?ms=N` request (default 1 s, at most 5 s). @param {string} url */
+export function slowMs(url) {
+  return Math.min(5000, Number(new URL(url, 'http://x').searchParams.get('ms')) || 1000)
+}
+
+/**
+ * The same routes for Fastify variants (GET /fast, GET /slow?ms=N, POST /orders).
+ * @param {import('fastify').FastifyInstance} app
+ */
+export function fastifyRoutes(app) {
+  app.get('/fast', async (_request, reply) => reply.type('text/plain').send('fast\n'))
+  app.get('/slow', async (request, reply) => {
+    const ms = slowMs(request.url)
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    return reply.type('text/plain').send(`slow ${ms}\n`)
+  })
+  app.post('/orders', async (request, reply) => reply.code(201).type('application/json').send(`{"received":${JSON.stringify(request.body).length}}\n`))
+}
+
+/**
+ * lastcall's options for a variant: the library's defaults, except the logger
+ * (off) and `--readiness-delay-ms N` (a fixed delay) when given.
+ * @returns {{ logger: false, readinessDelayMs?: number }}
+ */
+export function lastcallOptions() {
+  const delay = arg('--readiness-delay-ms')
+  return { logger: false, ...(delay === undefined ? {} : { readinessDelayMs: Number(delay) }) }
+}
+
 /** The port from `--port N` (run.mjs always passes one). */
 export function portArg() {
   const i = process.argv.indexOf('--port')
@@ -55,11 +84,17 @@ export function arg(name) {
  * @param {import('node:http').Server} server
  */
 export function listen(server) {
-  server.listen(portArg(), '127.0.0.1', () => {
-    const address = /** @type {import('node:net').AddressInfo} */ (server.address())
-    console.log(`LISTENING ${address.port}`)
-  })
+  server.listen(portArg(), '127.0.0.1', () => listening(server))
   return server
+}
+
+/**
+ * Announces the port a listening server got.
+ * @param {import('node:net').Server} server
+ */
+export function listening(server) {
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+  console.log(`LISTENING ${address.port}`)
 }
 
 export { createServer }

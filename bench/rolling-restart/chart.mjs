@@ -79,3 +79,72 @@ export function renderChart(variant, about, runs) {
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
+
+/**
+ * SVG comparing fixed readiness delays with 'auto' (issue 10): failed requests
+ * per rolling restart (mean over runs and orders) and the median SIGTERM → exit,
+ * for HAProxy's default checks, fast checks and sparse traffic. Null when the
+ * results hold no comparable variant.
+ * @param {{ variant: string, load?: string, timing: string, failed: number, exits: { sigtermToExitMs: number | null }[] }[]} results
+ * @param {{ auto: string, fixed: { variant: string, ms: number }[] }} which
+ */
+export function renderDelayChart(results, which) {
+  const bars = [...which.fixed.map((f) => ({ variant: f.variant, label: `${f.ms / 1000} s`, color: '#9aa5b1' })), { variant: which.auto, label: 'auto', color: '#2e8b57' }]
+  const panels = [
+    { load: 'busy', timing: 'default', title: 'busy, default checks (inter 2s fall 3)' },
+    { load: 'busy', timing: 'fast', title: 'busy, fast checks (inter 500ms fall 1)' },
+    { load: 'sparse', timing: 'default', title: 'sparse, default checks' },
+  ].filter((p) => results.some((r) => (r.load ?? 'busy') === p.load && r.timing === p.timing && bars.some((b) => b.variant === r.variant)))
+  if (panels.length === 0) return null
+  const metrics = [
+    { title: 'failed requests per rolling restart (mean)', value: (/** @type {typeof results} */ rs) => (rs.length === 0 ? null : rs.reduce((n, r) => n + r.failed, 0) / rs.length), unit: '' },
+    { title: 'SIGTERM → exit, median (s)', value: (/** @type {typeof results} */ rs) => median(rs.flatMap((r) => r.exits.map((e) => e.sigtermToExitMs ?? 0))), unit: 's' },
+  ]
+  const pw = 290
+  const ph = 150
+  const gap = 30
+  const width = LEFT + panels.length * (pw + gap)
+  const height = 70 + metrics.length * (ph + 60) + 10
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">Readiness delay behind HAProxy: fixed (0, 2 s, 5 s) against 'auto'</text>`,
+    `<text x="${LEFT}" y="40" fill="#555">Rolling restart of three instances, lastcall core; failed requests are the mean per rolling restart over runs and both orders.</text>`,
+  ]
+  metrics.forEach((m, mi) => {
+    const top = 75 + mi * (ph + 60)
+    const values = panels.map((p) => bars.map((b) => m.value(results.filter((r) => r.variant === b.variant && (r.load ?? 'busy') === p.load && r.timing === p.timing))))
+    const max = Math.max(1, ...values.flat().map((v) => v ?? 0))
+    out.push(`<text x="${LEFT}" y="${top - 10}" font-weight="bold">${esc(m.title)}</text>`)
+    panels.forEach((p, pi) => {
+      const x0 = LEFT + pi * (pw + gap)
+      const base = top + ph
+      out.push(`<rect x="${x0}" y="${top}" width="${pw}" height="${ph}" fill="#fafafa" stroke="#ddd"/>`)
+      out.push(`<text x="${x0 + pw / 2}" y="${base + 30}" text-anchor="middle" fill="#333">${esc(p.title)}</text>`)
+      const bw = pw / bars.length
+      bars.forEach((b, bi) => {
+        const v = values[pi]?.[bi] ?? null
+        const cx = x0 + bi * bw + bw / 2
+        out.push(`<text x="${cx}" y="${base + 14}" text-anchor="middle" fill="#555">${esc(b.label)}</text>`)
+        if (v === null) {
+          out.push(`<text x="${cx}" y="${base - 4}" text-anchor="middle" fill="#aaa">n/a</text>`)
+          return
+        }
+        const h = (v / max) * (ph - 22)
+        const shown = m.unit === 's' ? (v / 1000).toFixed(1) : v < 10 ? String(Math.round(v * 10) / 10) : String(Math.round(v))
+        out.push(`<rect x="${(cx - bw * 0.3).toFixed(1)}" y="${(base - h).toFixed(1)}" width="${(bw * 0.6).toFixed(1)}" height="${Math.max(h, v === 0 ? 0 : 1).toFixed(1)}" fill="${m.unit === '' && v > 0 ? '#d62728' : b.color}"/>`)
+        out.push(`<text x="${cx}" y="${(base - h - 4).toFixed(1)}" text-anchor="middle" font-weight="bold">${shown}</text>`)
+      })
+    })
+  })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}
+
+/** @param {number[]} xs */
+function median(xs) {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? /** @type {number} */ (s[m]) : (/** @type {number} */ (s[m - 1]) + /** @type {number} */ (s[m])) / 2
+}

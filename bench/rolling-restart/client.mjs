@@ -1,7 +1,11 @@
 // The load: keep-alive workers through HAProxy, every request classified and
 // timestamped. Closed loop with a short pause between requests, so the load is
 // bounded and the machine is not saturated (HAProxy's checks stay honest).
+// Sparse mode: each client sends one request every 2-3 s (issue 10's case of
+// a service that sees a request every second or so).
+import { setMaxListeners } from 'node:events'
 import { Agent, request } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
  * @typedef {object} RequestRecord
@@ -31,12 +35,19 @@ function random(seed) {
  * @param {() => number} o.now
  * @param {number} [o.seed]
  * @param {number} [o.requestTimeoutMs]
+ * @param {'busy' | 'sparse'} [o.mode] busy: `pauseMs` between a client's requests; sparse: 2000-3000 ms
  */
-export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTimeoutMs = 15_000 }) {
+export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTimeoutMs = 15_000, mode = 'busy' }) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections })
   /** @type {RequestRecord[]} */
   const records = []
   let running = true
+  // Cuts the pauses short when the load stops.
+  const stopped = new AbortController()
+  // One pause per client listens to it at a time.
+  setMaxListeners(connections + 1, stopped.signal)
+  /** @param {number} ms */
+  const pause = (ms) => sleep(ms, undefined, { signal: stopped.signal }).catch(() => {})
   /** @type {Set<() => void>} */
   const open = new Set()
 
@@ -82,11 +93,14 @@ export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTi
   /** @param {number} index */
   const worker = async (index) => {
     const rnd = random(seed * 7919 + index)
+    // Sparse clients start spread over one interval, not all at once.
+    if (mode === 'sparse') await pause(rnd() * 2500)
     while (running) {
       const p = rnd()
       const record = await send(p < 0.05 ? 'slow' : p < 0.2 ? 'post' : 'fast', rnd)
       records.push(record)
-      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+      const wait = mode === 'sparse' ? 2000 + rnd() * 1000 : pauseMs
+      if (running && wait > 0) await pause(wait)
     }
   }
   const tasks = Array.from({ length: connections }, (_, i) => worker(i))
@@ -96,6 +110,7 @@ export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTi
     /** Stops sending; requests still open after `graceMs` count as hung. @param {number} graceMs */
     async stop(graceMs) {
       running = false
+      stopped.abort()
       /** @type {NodeJS.Timeout | undefined} */
       let timer
       await Promise.race([Promise.all(tasks), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])

@@ -4,22 +4,23 @@
 // replaced, in both orders, with HAProxy's default check timing and with fast
 // checks. Every request is classified; results go to docs/bench/.
 //
-//   node bench/rolling-restart/run.mjs [--variants a,b] [--quick] [--connections 64] [--out docs/bench]
+//   node bench/rolling-restart/run.mjs [--variants a,b] [--load busy|sparse] [--repeat N] [--quick] [--full] [--merge]
 //
-// Needs HAProxy (installed with apt-get when missing, as root on Debian) and a
-// built @lastcall/core (`pnpm build`).
+// Needs HAProxy (installed with apt-get when missing, as root on Debian) and
+// built packages (`pnpm -r --filter './packages/*' build`, once, before the run).
 import { spawn, execFileSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, totalmem, tmpdir, release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { renderChart } from './chart.mjs'
+import { renderChart, renderDelayChart } from './chart.mjs'
 import { startLoad } from './client.mjs'
 import { ensureHaproxy, startHaproxy } from './haproxy.mjs'
+import { snapshot } from './snapshot.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
@@ -39,6 +40,22 @@ const VARIANTS = {
   terminus: { file: 'terminus.mjs', about: '@godaddy/terminus defaults, /readyz health check' },
   'http-terminator': { file: 'http-terminator.mjs', about: 'http-terminator defaults' },
   stoppable: { file: 'stoppable.mjs', about: 'stoppable defaults' },
+  'lastcall-express': { file: 'lastcall-express.mjs', about: '@lastcall/express defaults (Express 5)' },
+  'lastcall-koa': { file: 'lastcall-koa.mjs', about: '@lastcall/koa defaults (Koa 3)' },
+  'lastcall-fastify': { file: 'lastcall-fastify.mjs', about: '@lastcall/fastify defaults (Fastify 5)' },
+  'fastify-close-with-grace': { file: 'fastify-close-with-grace.mjs', about: "Fastify's close() with close-with-grace (delay 10000)" },
+  'fastify-builtin': { file: 'fastify-builtin.mjs', about: "Fastify's close() alone, exit when it resolves" },
+}
+/** lastcall with its defaults, core and each adapter: the ones with the zero-failure target. */
+const LASTCALL = ['lastcall', 'lastcall-express', 'lastcall-koa', 'lastcall-fastify']
+/** The fixed delays compared with 'auto' (issue 10). */
+const DELAYS = ['lastcall-delay-0', 'lastcall-delay-2000', 'lastcall-delay-5000']
+
+const LOADS = {
+  busy: { connections: 64, warmupMs: 700, about: 'keep-alive clients in a closed loop, pausing --pause ms between requests' },
+  // Long enough for every instance to see a few requests: a service that has
+  // been up a while knows its traffic's rhythm.
+  sparse: { connections: 8, warmupMs: 10_000, about: 'each client sends one request every 2-3 s (about 1 request/s per instance)' },
 }
 
 const TIMINGS = {
@@ -52,7 +69,6 @@ const ORDERS = {
 
 /** An instance gets this long from SIGTERM to exit before it is killed (and that counts). */
 const EXIT_TIMEOUT_MS = 20_000
-const WARMUP_MS = 700
 const SETTLE_MS = 300
 const COOLDOWN_MS = 700
 
@@ -60,19 +76,57 @@ const { values: opts } = parseArgs({
   options: {
     variants: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    connections: { type: 'string', default: '64' },
+    connections: { type: 'string' },
     pause: { type: 'string', default: '20' },
     out: { type: 'string', default: join(root, 'docs', 'bench') },
     seed: { type: 'string', default: '1' },
+    load: { type: 'string', default: 'busy' },
+    repeat: { type: 'string' },
+    timings: { type: 'string' },
+    orders: { type: 'string' },
+    full: { type: 'boolean', default: false },
+    merge: { type: 'boolean', default: false },
   },
 })
-const variantNames = opts.variants ? opts.variants.split(',') : Object.keys(VARIANTS)
-for (const v of variantNames) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}"; known: ${Object.keys(VARIANTS).join(', ')}`)
-const connections = Number(opts.connections)
-if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connections must be a positive integer; received "${opts.connections}"`)
-// --quick: fast checks and one order only.
-const timings = opts.quick ? /** @type {const} */ (['fast']) : /** @type {const} */ (['default', 'fast'])
-const orders = opts.quick ? /** @type {const} */ (['same-port']) : /** @type {const} */ (['same-port', 'up-first'])
+
+/** @param {string} name @param {string | undefined} raw @param {number} fallback */
+function positiveInt(name, raw, fallback) {
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer; received "${raw}"`)
+  return n
+}
+/** @template {string} T @param {string} name @param {string | undefined} raw @param {readonly T[]} allowed @param {T[]} fallback @returns {T[]} */
+function list(name, raw, allowed, fallback) {
+  if (raw === undefined) return fallback
+  const items = raw.split(',')
+  for (const i of items) if (!allowed.includes(/** @type {T} */ (i))) throw new Error(`--${name}: unknown "${i}"; allowed: ${allowed.join(', ')}`)
+  return /** @type {T[]} */ (items)
+}
+
+/** @typedef {{ variant: string, load: keyof typeof LOADS, repeat: number, timings: (keyof typeof TIMINGS)[], orders: (keyof typeof ORDERS)[] }} Group */
+/** @type {Group[]} */
+const plan = []
+const allTimings = /** @type {(keyof typeof TIMINGS)[]} */ (Object.keys(TIMINGS))
+const allOrders = /** @type {(keyof typeof ORDERS)[]} */ (Object.keys(ORDERS))
+if (opts.full) {
+  // The documented full run: lastcall with its defaults (core and every adapter)
+  // --repeat times (3 unless given), everything else once, then sparse traffic.
+  const repeat = positiveInt('repeat', opts.repeat, 3)
+  for (const variant of LASTCALL) plan.push({ variant, load: 'busy', repeat, timings: allTimings, orders: allOrders })
+  for (const variant of Object.keys(VARIANTS)) if (!LASTCALL.includes(variant)) plan.push({ variant, load: 'busy', repeat: 1, timings: allTimings, orders: allOrders })
+  for (const variant of ['lastcall', ...DELAYS]) plan.push({ variant, load: 'sparse', repeat: 1, timings: ['default'], orders: allOrders })
+} else {
+  const load = /** @type {keyof typeof LOADS} */ (list('load', opts.load, /** @type {(keyof typeof LOADS)[]} */ (Object.keys(LOADS)), ['busy'])[0])
+  const names = opts.variants ? opts.variants.split(',') : load === 'sparse' ? ['lastcall', ...DELAYS] : Object.keys(VARIANTS)
+  // --quick: fast checks (default checks under sparse load) and one order only.
+  const timings = list('timings', opts.timings, allTimings, opts.quick || load === 'sparse' ? [load === 'sparse' ? 'default' : 'fast'] : allTimings)
+  const orders = list('orders', opts.orders, allOrders, opts.quick ? ['same-port'] : allOrders)
+  const repeat = positiveInt('repeat', opts.repeat, 1)
+  for (const variant of names) plan.push({ variant, load, repeat, timings, orders })
+}
+for (const g of plan) if (!VARIANTS[g.variant]) throw new Error(`unknown variant "${g.variant}"; known: ${Object.keys(VARIANTS).join(', ')}`)
+const connectionsArg = opts.connections === undefined ? undefined : positiveInt('connections', opts.connections, 1)
 
 /** Every process this run started, killed by pid on the way out. */
 const pids = new Set()
@@ -109,7 +163,7 @@ async function freePort() {
  * @param {number} port
  */
 async function startInstance(variant, port) {
-  const child = spawn(process.execPath, [join(here, 'variants', variant.file), '--port', String(port), ...(variant.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [join(frozen.variantsDir, variant.file), '--port', String(port), ...(variant.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] })
   if (child.pid !== undefined) pids.add(child.pid)
   const exited = once(child, 'exit').then(([code, signal]) => {
     if (child.pid !== undefined) pids.delete(child.pid)
@@ -156,8 +210,10 @@ async function startInstance(variant, port) {
  * @param {string} variantName
  * @param {keyof typeof TIMINGS} timing
  * @param {keyof typeof ORDERS} order
+ * @param {keyof typeof LOADS} loadName
  */
-async function scenario(variantName, timing, order) {
+async function scenario(variantName, timing, order, loadName) {
+  const connections = connectionsArg ?? LOADS[loadName].connections
   const variant = /** @type {(typeof VARIANTS)[string]} */ (VARIANTS[variantName])
   const t0 = performance.now()
   const now = () => Math.round((performance.now() - t0) * 10) / 10
@@ -180,8 +236,8 @@ async function scenario(variantName, timing, order) {
     if (haproxy.pid !== undefined) pids.add(haproxy.pid)
     for (const s of slots.slice(0, 3)) await haproxy.waitUp(s.name, 10_000)
     events.push({ t: now(), type: 'load', slot: '' })
-    load = startLoad({ port: frontendPort, connections, pauseMs: Number(opts.pause), now, seed: Number(opts.seed) })
-    await new Promise((r) => setTimeout(r, WARMUP_MS))
+    load = startLoad({ port: frontendPort, connections, pauseMs: Number(opts.pause), now, seed: Number(opts.seed), mode: loadName })
+    await new Promise((r) => setTimeout(r, LOADS[loadName].warmupMs))
 
     for (let i = 0; i < 3; i++) {
       const old = /** @type {(typeof slots)[number]} */ (slots[i])
@@ -217,7 +273,7 @@ async function scenario(variantName, timing, order) {
     events.push({ t: now(), type: 'end', slot: '' })
     for (const e of haproxy.events) events.push({ t: e.t, type: e.state === 'DOWN' ? 'down' : 'hup', slot: e.slot })
     events.sort((a, b) => a.t - b.t)
-    return analyse({ variant: variantName, timing, order, records: load.records, events, haproxyErrors: haproxy.errors, reports })
+    return analyse({ variant: variantName, load: loadName, connections, timing, order, records: load.records, events, haproxyErrors: haproxy.errors, reports })
   } finally {
     if (load) await load.stop(0)
     await haproxy?.stop()
@@ -237,7 +293,7 @@ async function scenario(variantName, timing, order) {
 /**
  * Counts, p99, and each failure placed relative to the nearest SIGTERM before
  * it and to HAProxy marking that server DOWN.
- * @param {{ variant: string, timing: string, order: string, records: import('./client.mjs').RequestRecord[], events: { t: number, type: string, slot: string, detail?: unknown }[], haproxyErrors: { t: number, line: string }[], reports: unknown[] }} run
+ * @param {{ variant: string, load: string, connections: number, timing: string, order: string, records: import('./client.mjs').RequestRecord[], events: { t: number, type: string, slot: string, detail?: unknown }[], haproxyErrors: { t: number, line: string }[], reports: unknown[] }} run
  */
 function analyse(run) {
   /** @type {Record<string, number>} */
@@ -298,6 +354,8 @@ function analyse(run) {
   const durationMs = Math.round(Math.max(0, ...run.events.map((e) => e.t)))
   return {
     variant: run.variant,
+    load: run.load,
+    connections: run.connections,
     timing: run.timing,
     order: run.order,
     durationMs,
@@ -335,60 +393,140 @@ function versions() {
   }
   return {
     node: process.version, os: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGb: Math.round(totalmem() / 2 ** 30),
-    haproxy: ensureHaproxy(), '@godaddy/terminus': v('@godaddy/terminus'), 'http-terminator': v('http-terminator'), stoppable: v('stoppable'), lastcall: commit,
+    haproxy: ensureHaproxy(), '@godaddy/terminus': v('@godaddy/terminus'), 'http-terminator': v('http-terminator'), stoppable: v('stoppable'),
+    express: v('express'), koa: v('koa'), fastify: v('fastify'), 'close-with-grace': v('close-with-grace'), lastcall: commit,
   }
 }
 
 const machine = versions()
-console.error(`[bench] ${machine.haproxy}; node ${machine.node}; ${machine.cpus} cpus; variants: ${variantNames.join(', ')}`)
+// Every instance of this run starts from one frozen copy of the built
+// packages (snapshot.mjs): a rebuild elsewhere during the run changes nothing.
+const frozenDir = mkdtempSync(join(tmpdir(), 'lastcall-bench-code-'))
+process.on('exit', () => rmSync(frozenDir, { recursive: true, force: true }))
+const frozen = await snapshot({ root, packages: ['core', 'express', 'koa', 'fastify'], dir: frozenDir })
+
+const total = plan.reduce((n, g) => n + g.repeat * g.timings.length * g.orders.length, 0)
+console.error(`[bench] ${machine.haproxy}; node ${machine.node}; ${machine.cpus} cpus; ${total} scenarios: ${plan.map((g) => `${g.variant}${g.load === 'sparse' ? ' (sparse)' : ''}${g.repeat > 1 ? ` x${g.repeat}` : ''}`).join(', ')}`)
 const started = Date.now()
-/** @type {Awaited<ReturnType<typeof scenario>>[]} */
+const jsonPath = join(opts.out, 'rolling-restart.json')
+mkdirSync(opts.out, { recursive: true })
+
+/** @typedef {Omit<Awaited<ReturnType<typeof scenario>>, 'records'> & { run: number }} Result */
+/** Results of an earlier run kept by --merge: every variant and load this run does not redo. */
+/** @type {Result[]} */
+let kept = []
+/** @type {unknown[]} */
+let earlierInvocations = []
+if (opts.merge && existsSync(jsonPath)) {
+  const previous = JSON.parse(readFileSync(jsonPath, 'utf8'))
+  kept = /** @type {Result[]} */ (previous.results).filter((r) => !plan.some((g) => g.variant === r.variant && g.load === (r.load ?? 'busy')))
+  earlierInvocations = previous.invocations ?? []
+}
+/** @type {Result[]} */
 const results = []
+const invocation = () => ({ date: new Date().toISOString(), lastcall: machine.lastcall, argv: process.argv.slice(2), scenarios: results.length, wallClockS: Math.round((Date.now() - started) / 1000), packagesBuiltAt: frozen.builtAt })
+function writeSummary() {
+  const all = [...kept, ...results]
+  const summary = {
+    benchmark: 'rolling-restart',
+    date: new Date().toISOString(),
+    machine,
+    settings: {
+      loads: Object.fromEntries(Object.entries(LOADS).map(([k, l]) => [k, { ...l, connections: connectionsArg ?? l.connections }])), pauseMs: Number(opts.pause),
+      mix: '80% GET /fast, 15% POST /orders, 5% GET /slow (0.5-2 s)', timings: TIMINGS, orders: ORDERS,
+      haproxy: 'http-reuse safe, retries 0, no retry-on, option httpchk GET /readyz, rise 1', exitTimeoutMs: EXIT_TIMEOUT_MS,
+    },
+    variants: Object.fromEntries([...new Set(all.map((r) => r.variant))].map((v) => [v, VARIANTS[v]?.about ?? null])),
+    invocations: [...earlierInvocations, invocation()],
+    results: all,
+  }
+  writeFileSync(jsonPath, JSON.stringify(summary, null, 2) + '\n')
+  return all
+}
+
+let done = 0
 try {
-  for (const v of variantNames) {
-    for (const timing of timings) {
-      for (const order of orders) {
-        const r = await scenario(v, timing, order)
-        results.push(r)
-        console.error(`[bench] ${v.padEnd(20)} ${timing.padEnd(8)} ${order.padEnd(10)} ${String(r.requests).padStart(6)} requests, ${String(r.failed).padStart(5)} failed  ${JSON.stringify(Object.fromEntries(Object.entries(r.outcomes).filter(([k]) => k !== 'ok')))}  exits ${r.exits.map((e) => `${e.sigtermToExitMs}ms${e.killed ? ' (killed)' : ''}`).join(' ')}`)
+  for (const g of plan) {
+    const variant = /** @type {(typeof VARIANTS)[string]} */ (VARIANTS[g.variant])
+    /** @type {Awaited<ReturnType<typeof scenario>>[]} */
+    const charted = []
+    for (let run = 1; run <= g.repeat; run++) {
+      for (const timing of g.timings) {
+        for (const order of g.orders) {
+          const r = await scenario(g.variant, timing, order, g.load)
+          done++
+          const { records: _records, ...rest } = r
+          results.push({ ...rest, run })
+          if (run === 1) charted.push(r)
+          const exits = r.exits.map((e) => `${e.sigtermToExitMs}ms${e.killed ? ' (killed)' : ''}`).join(' ')
+          const bad = JSON.stringify(Object.fromEntries(Object.entries(r.outcomes).filter(([k]) => k !== 'ok')))
+          console.error(`[bench] ${String(done).padStart(3)}/${total} ${g.variant.padEnd(24)} ${g.load.padEnd(6)} #${run} ${timing.padEnd(7)} ${order.padEnd(9)} ${String(r.requests).padStart(6)} requests, ${String(r.failed).padStart(5)} failed  ${bad}  exits ${exits}`)
+        }
       }
     }
+    const file = `rolling-restart-${g.load === 'sparse' ? 'sparse-' : ''}${g.variant}.svg`
+    writeFileSync(join(opts.out, file), renderChart(`${g.variant}${g.load === 'sparse' ? ', sparse traffic' : ''}`, `${variant.about}; ${LOADS[g.load].about}`, charted))
+    writeSummary()
   }
 } finally {
   killAll()
 }
 
-mkdirSync(opts.out, { recursive: true })
-const summary = {
-  benchmark: 'rolling-restart',
-  date: new Date().toISOString(),
-  machine,
-  settings: { connections, pauseMs: Number(opts.pause), mix: '80% GET /fast, 15% POST /orders, 5% GET /slow (0.5-2 s)', timings: Object.fromEntries(timings.map((t) => [t, TIMINGS[t]])), orders: Object.fromEntries(orders.map((o) => [o, ORDERS[o]])), haproxy: 'http-reuse safe, retries 0, no retry-on, option httpchk GET /readyz, rise 1', exitTimeoutMs: EXIT_TIMEOUT_MS },
-  variants: Object.fromEntries(variantNames.map((v) => [v, /** @type {(typeof VARIANTS)[string]} */ (VARIANTS[v]).about])),
-  wallClockS: Math.round((Date.now() - started) / 1000),
-  results: results.map(({ records: _records, ...r }) => r),
-}
-writeFileSync(join(opts.out, 'rolling-restart.json'), JSON.stringify(summary, null, 2) + '\n')
-for (const v of variantNames) {
-  writeFileSync(join(opts.out, `rolling-restart-${v}.svg`), renderChart(v, /** @type {string} */ (VARIANTS[v]?.about), results.filter((r) => r.variant === v)))
-}
-console.log(table(results))
-console.error(`[bench] done in ${summary.wallClockS} s; wrote ${join(opts.out, 'rolling-restart.json')} and ${variantNames.length} SVG charts`)
+const all = writeSummary()
+const markdown = tables(all)
+writeFileSync(join(opts.out, 'rolling-restart-table.md'), markdown + '\n')
+const delayChart = renderDelayChart(all, { auto: 'lastcall', fixed: DELAYS.map((v) => ({ variant: v, ms: Number(v.split('-').at(-1)) })) })
+if (delayChart) writeFileSync(join(opts.out, 'rolling-restart-delays.svg'), delayChart)
+console.log(markdown)
+console.error(`[bench] done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${jsonPath}, rolling-restart-table.md and the SVG charts to ${opts.out}`)
 
-/** @param {Awaited<ReturnType<typeof scenario>>[]} rs */
-function table(rs) {
-  const cols = timings.flatMap((t) => orders.map((o) => `${t} / ${o}`))
-  const lines = [`| variant | ${cols.join(' | ')} | p99 fast (ms) | SIGTERM→exit (ms, max) |`, `|---|${cols.map(() => '---:').join('|')}|---:|---:|`]
-  for (const v of variantNames) {
-    const mine = rs.filter((r) => r.variant === v)
-    const cells = timings.flatMap((t) => orders.map((o) => {
-      const r = mine.find((x) => x.timing === t && x.order === o)
-      return r ? `${r.failed} / ${r.requests}` : '-'
-    }))
-    const p99 = Math.max(...mine.map((r) => r.p99FastMs))
-    const exit = Math.max(...mine.flatMap((r) => r.exits.map((e) => e.sigtermToExitMs ?? 0)))
-    const killed = mine.some((r) => r.exits.some((e) => e.killed))
-    lines.push(`| ${v} | ${cells.join(' | ')} | ${p99} | ${exit}${killed ? ' (killed)' : ''} |`)
+/** @param {number[]} xs */
+function median(xs) {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? /** @type {number} */ (s[m]) : Math.round((/** @type {number} */ (s[m - 1]) + /** @type {number} */ (s[m])) / 2)
+}
+/** @param {Result[]} rs */
+function exitTimes(rs) {
+  return rs.flatMap((r) => r.exits.map((e) => e.sigtermToExitMs ?? 0))
+}
+/** @param {number} n */
+function fmt(n) {
+  return n.toLocaleString('en-US')
+}
+
+/**
+ * The Markdown tables: busy traffic (failed / requests summed over the runs,
+ * per check timing and order, SIGTERM → exit medians) and sparse traffic.
+ * @param {Result[]} rs
+ */
+function tables(rs) {
+  const out = []
+  const cols = allTimings.flatMap((t) => allOrders.map((o) => /** @type {const} */ ([t, o])))
+  const cell = (/** @type {Result[]} */ mine) => (mine.length === 0 ? '-' : `${fmt(mine.reduce((n, r) => n + r.failed, 0))} / ${fmt(mine.reduce((n, r) => n + r.requests, 0))}`)
+  const ms = (/** @type {number | null} */ n) => (n === null ? '-' : fmt(n))
+  for (const load of /** @type {(keyof typeof LOADS)[]} */ (Object.keys(LOADS))) {
+    const here = rs.filter((r) => (r.load ?? 'busy') === load)
+    if (here.length === 0) continue
+    const present = cols.filter(([t, o]) => here.some((r) => r.timing === t && r.order === o))
+    const timingsHere = allTimings.filter((t) => here.some((r) => r.timing === t))
+    out.push(`${load} traffic: failed requests / requests (summed over runs), SIGTERM → exit median per check timing and max, p99 of fast requests`, '')
+    out.push(`| variant | runs | ${present.map(([t, o]) => `${t} / ${o}`).join(' | ')} | ${timingsHere.map((t) => `exit median, ${t} (ms)`).join(' | ')} | exit max (ms) | delay rule | p99 fast (ms) |`)
+    out.push(`|---|---:|${present.map(() => '---:').join('|')}|${timingsHere.map(() => '---:').join('|')}|---:|---|---:|`)
+    const variants = Object.keys(VARIANTS).filter((v) => here.some((r) => r.variant === v))
+    for (const v of variants) {
+      const mine = here.filter((r) => r.variant === v)
+      const runs = Math.max(...mine.map((r) => r.run ?? 1))
+      const exitMax = Math.max(...exitTimes(mine))
+      const killed = mine.some((r) => r.exits.some((e) => e.killed))
+      /** @type {Record<string, number>} */
+      const rules = {}
+      for (const r of mine) for (const rep of /** @type {{ readinessDelay?: { rule: string } } [] } */ (r.reports)) if (rep?.readinessDelay) rules[rep.readinessDelay.rule] = (rules[rep.readinessDelay.rule] ?? 0) + 1
+      const rule = Object.entries(rules).map(([k, n]) => `${k} ${n}`).join(', ') || '-'
+      out.push(`| ${v} | ${runs} | ${present.map(([t, o]) => cell(mine.filter((r) => r.timing === t && r.order === o))).join(' | ')} | ${timingsHere.map((t) => ms(median(exitTimes(mine.filter((r) => r.timing === t))))).join(' | ')} | ${fmt(exitMax)}${killed ? ' (killed)' : ''} | ${rule} | ${Math.max(...mine.map((r) => r.p99FastMs))} |`)
+    }
+    out.push('')
   }
-  return lines.join('\n')
+  return out.join('\n').trim()
 }
