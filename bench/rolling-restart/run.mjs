@@ -32,6 +32,9 @@ const root = resolve(here, '..', '..')
  */
 const VARIANTS = {
   lastcall: { file: 'lastcall.mjs', about: 'lastcall core, library defaults' },
+  'lastcall-express': { file: 'lastcall-express.mjs', about: '@lastcall/express defaults (Express 5)' },
+  'lastcall-koa': { file: 'lastcall-koa.mjs', about: '@lastcall/koa defaults (Koa 3)' },
+  'lastcall-fastify': { file: 'lastcall-fastify.mjs', about: '@lastcall/fastify defaults (Fastify 5)' },
   'lastcall-delay-0': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '0'], about: 'lastcall core, readinessDelayMs 0' },
   'lastcall-delay-2000': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '2000'], about: 'lastcall core, readinessDelayMs 2000' },
   'lastcall-delay-5000': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '5000'], about: 'lastcall core, readinessDelayMs 5000' },
@@ -40,9 +43,6 @@ const VARIANTS = {
   terminus: { file: 'terminus.mjs', about: '@godaddy/terminus defaults, /readyz health check' },
   'http-terminator': { file: 'http-terminator.mjs', about: 'http-terminator defaults' },
   stoppable: { file: 'stoppable.mjs', about: 'stoppable defaults' },
-  'lastcall-express': { file: 'lastcall-express.mjs', about: '@lastcall/express defaults (Express 5)' },
-  'lastcall-koa': { file: 'lastcall-koa.mjs', about: '@lastcall/koa defaults (Koa 3)' },
-  'lastcall-fastify': { file: 'lastcall-fastify.mjs', about: '@lastcall/fastify defaults (Fastify 5)' },
   'fastify-close-with-grace': { file: 'fastify-close-with-grace.mjs', about: "Fastify's close() with close-with-grace (delay 10000)" },
   'fastify-builtin': { file: 'fastify-builtin.mjs', about: "Fastify's close() alone, exit when it resolves" },
 }
@@ -86,6 +86,7 @@ const { values: opts } = parseArgs({
     orders: { type: 'string' },
     full: { type: 'boolean', default: false },
     merge: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
   },
 })
 
@@ -146,15 +147,41 @@ process.on('SIGINT', () => {
 })
 process.on('exit', killAll)
 
-/** A free loopback port (bound and released). */
+/**
+ * Ports below the kernel's ephemeral range, which outgoing connections never
+ * take as their local port. A port picked in that range (listen(0)) and used
+ * later, as a spare slot is, can meanwhile be taken by any outgoing
+ * connection on the machine (HAProxy's to the backends, the clients', other
+ * processes'): EADDRINUSE when the instance starts.
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768
+  } catch {
+    return 32768
+  }
+})()
+const PORT_FLOOR = Math.max(1024, Math.min(10_000, EPHEMERAL_LOW - 2000))
+/** Ports handed out in this run, never handed out twice. */
+const usedPorts = new Set()
+
+/** A free loopback port outside the ephemeral range (bound and released; bounded tries). */
 async function freePort() {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
-  server.close()
-  await once(server, 'close')
-  return port
+  for (let i = 0; i < 200; i++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (EPHEMERAL_LOW - PORT_FLOOR))
+    if (usedPorts.has(port)) continue
+    const server = createServer()
+    const bound = await new Promise((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (!bound) continue
+    server.close()
+    await once(server, 'close')
+    usedPorts.add(port)
+    return port
+  }
+  throw new Error(`no free loopback port in ${PORT_FLOOR}-${EPHEMERAL_LOW - 1}`)
 }
 
 /**
@@ -398,6 +425,13 @@ function versions() {
   }
 }
 
+if (opts.report) {
+  // --report: the table and the delay chart again from the JSON in --out, nothing run.
+  const all = JSON.parse(readFileSync(join(opts.out, 'rolling-restart.json'), 'utf8')).results
+  writeReport(all)
+  process.exit(0)
+}
+
 const machine = versions()
 // Every instance of this run starts from one frozen copy of the built
 // packages (snapshot.mjs): a rebuild elsewhere during the run changes nothing.
@@ -472,13 +506,17 @@ try {
   killAll()
 }
 
-const all = writeSummary()
-const markdown = tables(all)
-writeFileSync(join(opts.out, 'rolling-restart-table.md'), markdown + '\n')
-const delayChart = renderDelayChart(all, { auto: 'lastcall', fixed: DELAYS.map((v) => ({ variant: v, ms: Number(v.split('-').at(-1)) })) })
-if (delayChart) writeFileSync(join(opts.out, 'rolling-restart-delays.svg'), delayChart)
-console.log(markdown)
+writeReport(writeSummary())
 console.error(`[bench] done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${jsonPath}, rolling-restart-table.md and the SVG charts to ${opts.out}`)
+
+/** Writes rolling-restart-table.md and rolling-restart-delays.svg, prints the table. @param {Result[]} all */
+function writeReport(all) {
+  const markdown = tables(all)
+  writeFileSync(join(opts.out, 'rolling-restart-table.md'), markdown + '\n')
+  const delayChart = renderDelayChart(all, { auto: 'lastcall', fixed: DELAYS.map((v) => ({ variant: v, ms: Number(v.split('-').at(-1)) })) })
+  if (delayChart) writeFileSync(join(opts.out, 'rolling-restart-delays.svg'), delayChart)
+  console.log(markdown)
+}
 
 /** @param {number[]} xs */
 function median(xs) {
