@@ -29,7 +29,7 @@ export interface KoaContextLike {
 }
 
 /** The Koa middleware signature, structurally. */
-export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown> | undefined
 
 /** Options of `gracefulShutdown()`: exactly the core's. */
 export type KoaShutdownOptions = ShutdownOptions
@@ -47,14 +47,22 @@ export type KoaShutdown = KoaMiddleware & ShutdownController
 export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
   const controller = createShutdown(options)
 
-  const middleware: KoaMiddleware = async (ctx, next) => {
+  let extended: object | undefined
+
+  // Not `async`: the serve path hands Koa `next()`'s own promise instead of
+  // wrapping it in one more promise and `await` per request.
+  const middleware: KoaMiddleware = (ctx, next) => {
     controller.adoptServerOf(ctx.req)
     if (controller.handleProbe(ctx.req, ctx.res)) {
       // The probe writes the response itself; Koa must not.
       ctx.respond = false
-      return
+      return undefined
     }
-    ;(ctx as KoaContextLike & { lastcall: LastcallContext }).lastcall = { signal: controller.signalFor(ctx.req) }
+    const proto = Object.getPrototypeOf(ctx) as object
+    if (proto !== extended) {
+      extended = proto
+      exposeSignal(ctx, proto, controller)
+    }
     if (controller.shouldReject()) {
       controller.countRejected()
       // What `ctx.throw(503)` renders, without the error being logged as a server fault.
@@ -62,12 +70,35 @@ export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
       // Connection-specific headers are illegal in HTTP/2 (`http2.createServer(app.callback())`); GOAWAY does that job there.
       ctx.set(ctx.req.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' })
       ctx.body = 'Service Unavailable'
-      return
+      return undefined
     }
-    await next()
+    return next()
   }
 
   return asController(middleware, controller)
+}
+
+/**
+ * Gives contexts `ctx.lastcall`. Koa creates every context from its app's
+ * `app.context` (the object Koa offers for extending contexts), so a getter
+ * there serves every request without adding a property to each context on
+ * the hot path. A context without such a prototype gets the property itself.
+ */
+function exposeSignal(ctx: KoaContextLike, proto: object | null, controller: ShutdownController): void {
+  if (proto === null || proto === Object.prototype) {
+    ;(ctx as KoaContextLike & { lastcall: LastcallContext }).lastcall = { signal: controller.signalFor(ctx.req) }
+    return
+  }
+  if (Object.hasOwn(proto, 'lastcall')) return
+  Object.defineProperty(proto, 'lastcall', {
+    configurable: true,
+    get(this: KoaContextLike): LastcallContext {
+      return { signal: controller.signalFor(this.req) }
+    },
+    set(this: KoaContextLike, value: unknown) {
+      Object.defineProperty(this, 'lastcall', { value, writable: true, configurable: true, enumerable: true })
+    },
+  })
 }
 
 const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
