@@ -173,7 +173,9 @@ export class HookRunner {
     } finally {
       this.#clock.clearTimeout(timer)
       this.#abandon.signal.removeEventListener('abort', onAbandon)
-      if (result.outcome !== 'pending') result.durationMs = Math.round(this.#clock.now() - started)
+      // End minus start, both rounded from the same origin: a hook that starts after another ends
+      // never shows a start before that end (rounding each figure on its own could).
+      if (result.outcome !== 'pending') result.durationMs = Math.round(this.#clock.now() - this.#origin) - result.startMs
     }
   }
 }
