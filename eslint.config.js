@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     // Only core's signal module may touch process signals and exit.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/core/src/signals.ts', 'packages/cli/src/**'],
+    ignores: ['packages/core/src/signals.ts', 'packages/cli/src/signals.ts'],
     rules: {
       'no-restricted-properties': [
         'error',

@@ -4,7 +4,7 @@ import { LastcallOptionError } from '@lastcall/core'
 import { parse, UsageError, USAGE } from './args.js'
 import { check } from './check.js'
 import { formatResult, progressWriter } from './format.js'
-import { exitCli, exitCliNow, onCliSignal } from './process.js'
+import { exitCli, exitCliNow, onCliSignal } from './signals.js'
 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed

@@ -1,6 +1,6 @@
 import { LastcallOptionError } from '@lastcall/core'
 import { freePort, OUTCOME_KINDS, runLoad, send, tally, waitForReady, type LoadRequest, type OutcomeKind, type Readiness, type RequestOutcome } from '@lastcall/testing'
-import { spawnApp, type AppExit, type SpawnedApp } from './process.js'
+import { spawnApp, type AppExit, type SpawnedApp } from './signals.js'
 import { verdict, type Finding } from './verdict.js'
 import { watchWebSocket, type WebSocketResult } from './webSocket.js'
 import { runHttp2, sendHttp2, waitForReadyHttp2, type Http2Result } from './http2.js'

@@ -34,8 +34,9 @@ export interface OpenTelemetryInstrumentation {
  * event per phase, one per cleanup hook, ended with the report's figures as
  * attributes (status ERROR when the exit code is not 0).
  *
- * The process exits right after the report: with a push exporter, flush in
- * an `exit` function (`exit: (code) => provider.forceFlush().finally(() => process.exit(code))`).
+ * The process exits right after the report: with a push exporter, give the
+ * controller an `exit` function that flushes the provider first and then
+ * exits with the code (`docs/metrics.md` shows it).
  */
 export function openTelemetryMetrics(controller: ObservedController, options: OpenTelemetryOptions = {}): OpenTelemetryInstrumentation {
   const meter = options.meter ?? metrics.getMeter(SCOPE)
