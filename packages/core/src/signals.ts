@@ -41,6 +41,10 @@ export type CrashKind = 'uncaughtException' | 'unhandledRejection'
 export interface ProcessHost {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly platform: NodeJS.Platform
+  /** This process's pid: `LISTEN_PID` names the process that inherited sockets are meant for. */
+  readonly pid: number
+  /** The running Node version (`process.versions.node`), for features that need a newer one (`reusePort`). */
+  readonly nodeVersion: string
   register(participant: Participant): () => void
   /** The participant finished; exits the process once every running participant that wants exit has finished. */
   finished(participant: Participant, code: number): void
@@ -69,6 +73,8 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 class ProcessCoordinator implements ProcessHost {
   readonly env = process.env
   readonly platform = process.platform
+  readonly pid = process.pid
+  readonly nodeVersion = process.versions.node
   readonly #participants = new Set<Participant>()
   readonly #running = new Map<Participant, number | undefined>()
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>()

@@ -1,0 +1,97 @@
+/**
+ * The Docker recipe on a real engine (scripts/docker.sh: a private dockerd,
+ * host networking): the recipe's Dockerfile built FROM a local node image,
+ * its container stopped with `docker stop` under bounded keep-alive load on
+ * loopback, with node as PID 1 and under `--init`. What
+ * Docker did is read from `docker events` (kill 15, kill 9, die), never
+ * guessed from timing. Skipped, with the reason, where dockerd cannot start.
+ */
+import { freePort, waitForReady, type OutcomeKind } from '@lastcall/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildRecipeImage, RECIPE_IMAGE, startEngine, type Engine, type EngineResult } from './docker.js'
+import { lost, pacedLoad } from './load.js'
+
+let result: EngineResult = { skip: 'not started' }
+let buildMs = 0
+const containers: string[] = []
+
+beforeAll(async () => {
+  result = await startEngine()
+  if ('engine' in result) buildMs = await buildRecipeImage(result.engine)
+}, 300_000)
+
+afterAll(async () => {
+  if (!('engine' in result)) return
+  if (containers.length > 0) await result.engine.docker(['rm', '-f', ...containers]).catch(() => {})
+  await result.engine.close()
+}, 120_000)
+
+interface StopResult {
+  stopMs: number
+  exitCode: number
+  counts: Record<OutcomeKind, number>
+  /** `docker events` for the container: `kill 15`, `kill 9`, `die 0`, ... */
+  events: string[]
+  logs: string
+}
+
+/**
+ * Runs the recipe image, puts keep-alive load on it, and once 200 requests
+ * were answered runs `docker stop` (timing it); the load ends when the
+ * container's listener is gone (each client stops at its first refused connect).
+ */
+async function stopUnderLoad(engine: Engine, runArgs: string[], command: string[] = []): Promise<StopResult> {
+  const port = await freePort()
+  const name = `lastcall-test-${process.pid}-${containers.length}`
+  containers.push(name)
+  const events: string[] = []
+  const watcher = engine.events(name)
+  await engine.docker(['run', '-d', '--name', name, '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', ...runArgs, RECIPE_IMAGE, ...command])
+  await waitForReady({ port, timeoutMs: 20_000 })
+  let warm!: () => void
+  const warmed = new Promise<void>((resolve) => (warm = resolve))
+  let answered = 0
+  const load = pacedLoad({ port, connections: 8, pauseMs: 5, maxRequests: 100_000, stopOnRefused: true, onOutcome: (o) => o.kind === 'completed' && ++answered === 200 && warm() })
+  await warmed
+  const t0 = performance.now()
+  await engine.docker(['stop', name], { timeoutMs: 60_000 })
+  const stopMs = Math.round(performance.now() - t0)
+  const { counts } = await load
+  await watcher.waitFor(/^die /)
+  events.push(...watcher.lines)
+  watcher.stop()
+  const exitCode = Number((await engine.docker(['inspect', '-f', '{{.State.ExitCode}}', name])).stdout.trim())
+  const { stdout, stderr } = await engine.docker(['logs', name])
+  return { stopMs, exitCode, counts, events, logs: stdout + stderr }
+}
+
+function skipWithoutEngine(context: { skip: (note?: string) => void }): Engine {
+  if ('skip' in result) context.skip(result.skip)
+  return (result as { engine: Engine }).engine
+}
+
+describe('docker/Dockerfile on a real engine', () => {
+  it('builds FROM a local image through NODE_IMAGE, npm ci included, with STOPSIGNAL SIGTERM and node in exec form', async (context) => {
+    const engine = skipWithoutEngine(context)
+    const { stdout } = await engine.docker(['inspect', '-f', '{{.Config.StopSignal}} {{json .Config.Entrypoint}} {{.Config.User}}', RECIPE_IMAGE])
+    expect(stdout.trim()).toBe('SIGTERM ["node","server.mjs"] node')
+    console.log(`[docker] recipe image built in ${buildMs} ms`)
+  })
+
+  // The recipe's own settings: --stop-timeout 30, LASTCALL_GRACE_PERIOD_MS=30000 from the Dockerfile.
+  for (const [label, args] of [['under --init (tini)', ['--init']], ['as PID 1', []]] as const) {
+    it(`docker stop under keep-alive load, node ${label}: nothing lost, exit 0 by itself, before the stop timeout`, async (context) => {
+      const engine = skipWithoutEngine(context)
+      const r = await stopUnderLoad(engine, ['--stop-timeout', '30', ...args])
+      console.log(`[docker] ${label}: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}`)
+      expect(lost(r.counts)).toBe(0)
+      expect(r.counts.completed).toBeGreaterThan(200)
+      expect(r.exitCode).toBe(0)
+      expect(r.events.filter((e) => e.startsWith('kill'))).toEqual(['kill 15'])
+      expect(r.events).toContain('die 0')
+      expect(r.stopMs).toBeLessThan(30_000)
+      expect(r.logs).toContain('shutdown finished with exit code 0')
+      expect(r.logs).not.toContain('does not fit')
+    }, 90_000)
+  }
+})

@@ -1,0 +1,48 @@
+/**
+ * Bounded keep-alive load on 127.0.0.1 for the platform tests: each client
+ * sends one request after another on its own keep-alive connection, pausing
+ * `pauseMs` between them so two shared cores are not saturated, and stops at
+ * `maxRequests` (all clients together), when `signal` aborts, or (with
+ * `stopOnRefused`) when nothing listens any more.
+ */
+import { setTimeout as pause } from 'node:timers/promises'
+import { connectionAgent, send, tally, type OutcomeKind, type RequestOutcome } from '@lastcall/testing'
+
+export interface PacedLoadOptions {
+  port: number
+  connections: number
+  pauseMs: number
+  maxRequests: number
+  signal?: AbortSignal
+  /** A client stops once its connection is refused (a direct client with nowhere else to go). */
+  stopOnRefused?: boolean
+  onOutcome?: (outcome: RequestOutcome) => void
+  /** @default '127.0.0.1' (send() only talks to loopback) */
+  path?: string
+}
+
+export async function pacedLoad(options: PacedLoadOptions): Promise<{ outcomes: RequestOutcome[]; counts: Record<OutcomeKind, number> }> {
+  const outcomes: RequestOutcome[] = []
+  let budget = options.maxRequests
+  const client = async (): Promise<void> => {
+    const agent = connectionAgent()
+    try {
+      while (budget-- > 0 && !options.signal?.aborted) {
+        const outcome = await send({ port: options.port, path: options.path ?? '/', agent, timeoutMs: 15_000 })
+        outcomes.push(outcome)
+        options.onOutcome?.(outcome)
+        if (outcome.kind === 'refused' && options.stopOnRefused) return
+        if (options.pauseMs > 0) await pause(options.pauseMs, undefined, { signal: options.signal }).catch(() => {})
+      }
+    } finally {
+      agent.destroy()
+    }
+  }
+  await Promise.all(Array.from({ length: options.connections }, client))
+  return { outcomes, counts: tally(outcomes) }
+}
+
+/** Outcomes that lose a request: everything but completed and refused (a refused connect sent nothing). */
+export function lost(counts: Record<OutcomeKind, number>): number {
+  return counts.rejected + counts['reset-reused'] + counts['reset-new'] + counts.hung
+}
