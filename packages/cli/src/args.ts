@@ -1,10 +1,19 @@
 import { parseArgs } from 'node:util'
 import type { CheckOptions } from './check.js'
+import type { ConfigCheckOptions } from './config/checkConfig.js'
 
 export const USAGE = `Usage: lastcall check [options] -- <command...>
+       lastcall check --config <file|dir> [--config …] [--app-options <json>] [--env-option NAME=option …] [--json]
 
 Starts <command> with PORT set to a free port, puts keep-alive load on it,
 sends SIGTERM halfway through and reports whether it drained.
+
+With --config it starts nothing: it reads deployment files (Kubernetes
+manifests, compose.yaml, Dockerfile, systemd .service, PM2 ecosystem files)
+and reports every stop timing or signal that cannot work with lastcall.
+  --config <path>          a file, or a directory searched for them (repeatable)
+  --app-options <json>     options the app passes to createShutdown(), e.g. '{"timeoutMs":20000}'
+  --env-option NAME=opt    the app reads option opt from the variable NAME (repeatable)
 
 Options:
   --connections <n>        keep-alive client connections (default 8)
@@ -23,11 +32,15 @@ Options:
   -h, --help               this help
   -v, --version            the version
 
-Exit code: 0 when the app drained cleanly, 1 when something failed, 2 on a usage error.`
+Exit code: 0 when the app drained cleanly (--config: no errors; warnings allowed),\n1 when something failed, 2 on a usage error.`
 
 export class UsageError extends Error {}
 
-export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'check'; json: boolean; options: CheckOptions }
+export type Parsed =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'check'; json: boolean; options: CheckOptions }
+  | { kind: 'config'; json: boolean; options: ConfigCheckOptions }
 
 const NUMBERS = {
   connections: 'connections',
@@ -39,7 +52,7 @@ const NUMBERS = {
 } as const
 
 export function parse(argv: readonly string[]): Parsed {
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | string[] | undefined>
   let positionals: string[]
   try {
     ;({ values, positionals } = parseArgs({
@@ -61,6 +74,9 @@ export function parse(argv: readonly string[]): Parsed {
         ws: { type: 'boolean' },
         'ws-path': { type: 'string' },
         json: { type: 'boolean' },
+        config: { type: 'string', multiple: true },
+        'app-options': { type: 'string' },
+        'env-option': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -72,6 +88,12 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.version) return { kind: 'version' }
   const [sub, ...command] = positionals
   if (sub !== 'check') throw new UsageError(sub === undefined ? 'missing command: lastcall check -- <command...>' : `unknown command "${sub}" (only "check")`)
+  const configPaths = values.config as string[] | undefined
+  if (configPaths !== undefined) {
+    if (command.length > 0) throw new UsageError('--config checks files and starts nothing: leave out the command after --')
+    return { kind: 'config', json: values.json === true, options: configOptions(configPaths, values['app-options'] as string | undefined, (values['env-option'] as string[] | undefined) ?? []) }
+  }
+  if (values['app-options'] !== undefined || values['env-option'] !== undefined) throw new UsageError('--app-options and --env-option go with --config')
   if (command.length === 0) throw new UsageError('missing the app to check: lastcall check [options] -- node server.js')
   const options: CheckOptions = { command }
   for (const [flag, key] of Object.entries(NUMBERS)) {
@@ -89,4 +111,28 @@ export function parse(argv: readonly string[]): Parsed {
   if (typeof values['ws-path'] === 'string') options.ws = values['ws-path']
   else if (values.ws) options.ws = true
   return { kind: 'check', json: values.json === true, options }
+}
+
+function configOptions(paths: string[], appOptions: string | undefined, envOptions: string[]): ConfigCheckOptions {
+  const options: ConfigCheckOptions = { paths }
+  if (appOptions !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(appOptions)
+    } catch (error) {
+      throw new UsageError(`--app-options must be a JSON object; ${(error as Error).message}`)
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--app-options must be a JSON object; received ${appOptions}`)
+    options.options = parsed
+  }
+  if (envOptions.length > 0) {
+    const map: Record<string, string> = {}
+    for (const entry of envOptions) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z]+)$/.exec(entry)
+      if (!m) throw new UsageError(`--env-option takes NAME=option, e.g. SHUTDOWN_TIMEOUT_MS=timeoutMs; received "${entry}"`)
+      map[m[1]!] = m[2]!
+    }
+    options.envOptions = map
+  }
+  return options
 }

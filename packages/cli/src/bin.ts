@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs'
 import { LastcallOptionError } from '@lastcall/core'
 import { parse, UsageError, USAGE } from './args.js'
 import { check } from './check.js'
+import { checkConfig, ConfigFileError } from './config/checkConfig.js'
+import { formatConfigResult } from './config/formatConfig.js'
 import { formatResult, progressWriter } from './format.js'
 import { exitCli, exitCliNow, onCliSignal } from './signals.js'
 
@@ -23,6 +25,17 @@ async function main(argv: readonly string[]): Promise<number> {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
     process.stdout.write(`${pkg.version}\n`)
     return 0
+  }
+  if (parsed.kind === 'config') {
+    try {
+      const result = await checkConfig(parsed.options)
+      process.stdout.write(parsed.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatConfigResult(result)}\n`)
+      return result.ok ? 0 : 1
+    } catch (error) {
+      if (!(error instanceof ConfigFileError)) throw error
+      process.stderr.write(`lastcall: ${error.message}\n`)
+      return 2
+    }
   }
   // Ctrl-C on the CLI: check() stops the app's process group in its finally, then we leave.
   let interrupted = false
