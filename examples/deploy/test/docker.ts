@@ -14,8 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileS
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
+import { lineLog } from './lines.js'
 
 const run = promisify(execFile)
 const repo = join(import.meta.dirname, '..', '..', '..')
@@ -75,25 +75,14 @@ export async function startEngine(): Promise<EngineResult> {
       events(container) {
         const child = spawn('docker', ['events', '--filter', `container=${container}`, '--format', '{{json .}}'], { env: dockerEnv, stdio: ['ignore', 'pipe', 'ignore'] })
         children.add(child)
-        const lines: string[] = []
-        const waiters: Array<[RegExp, (line: string) => void]> = []
-        createInterface({ input: child.stdout! }).on('line', (raw) => {
+        const log = lineLog(child.stdout!, (raw) => {
           const event = JSON.parse(raw) as { Action: string; Actor?: { Attributes?: Record<string, string> } }
           const detail = event.Actor?.Attributes?.signal ?? event.Actor?.Attributes?.exitCode
-          const line = detail === undefined ? event.Action : `${event.Action} ${detail}`
-          lines.push(line)
-          for (const w of [...waiters]) {
-            if (!w[0].test(line)) continue
-            waiters.splice(waiters.indexOf(w), 1)
-            w[1](line)
-          }
+          return detail === undefined ? event.Action : `${event.Action} ${detail}`
         })
         return {
-          lines,
-          waitFor: (action) => {
-            const found = lines.find((l) => action.test(l))
-            return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push([action, resolve]))
-          },
+          lines: log.all,
+          waitFor: (action) => log.next((line) => action.test(line)),
           stop: () => {
             child.kill()
             children.delete(child)

@@ -3,8 +3,9 @@
  * says what the README promises, the systemd unit passes
  * `systemd-analyze verify`, the PM2 file loads in node, every grace period
  * handed to lastcall matches its platform's setting and fits the server's
- * timeoutMs, and the server itself drains on SIGTERM. There is no Docker
- * engine or cluster here: the Dockerfile is checked as text.
+ * timeoutMs, and the server itself drains on SIGTERM. The Docker engine,
+ * socket activation and systemd's notify socket are exercised for real in
+ * docker.test.ts, socket-activation.test.ts and systemd-notify.test.ts.
  */
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -112,7 +113,7 @@ describe('systemd/lastcall-example.service', () => {
     expect(graceWarnings(environment.LASTCALL_GRACE_PERIOD_MS!)).toEqual([])
   })
 
-  it('passes systemd-analyze verify without a warning', async (context) => {
+  it('passes systemd-analyze verify without a warning, with its socket unit', async (context) => {
     if (!existsSync('/usr/bin/systemd-analyze') && !existsSync('/bin/systemd-analyze')) {
       context.skip('systemd-analyze is not installed here')
       return
@@ -122,7 +123,7 @@ describe('systemd/lastcall-example.service', () => {
       context.skip('/usr/bin/node (the unit’s ExecStart) does not exist here')
       return
     }
-    const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', join(root, 'systemd/lastcall-example.service')])
+    const { stdout, stderr } = await promisify(execFile)('systemd-analyze', ['verify', join(root, 'systemd/lastcall-example.socket'), join(root, 'systemd/lastcall-example.service')])
     // It exits 0 even for unknown keys and bad values, but prints them.
     expect(stderr).toBe('')
     expect(stdout).toBe('')
@@ -169,5 +170,15 @@ describe('server.mjs', () => {
     expect(code).toBe(0)
     // No grace-period warning: 25 s + 1 s fits in 30 s.
     expect(stderr).not.toContain('does not fit')
+  })
+})
+
+describe('systemd/lastcall-example.socket', () => {
+  it('hands one listening socket named http to the service of the same name, with room to queue during a restart', () => {
+    const socket = read('systemd/lastcall-example.socket')
+    expect(socket).toMatch(/^Accept=no$/m)
+    expect(socket).toMatch(/^FileDescriptorName=http$/m)
+    expect(Number(/^Backlog=(\d+)$/m.exec(socket)?.[1])).toBeGreaterThanOrEqual(511)
+    expect(existsSync(join(root, 'systemd/lastcall-example.service'))).toBe(true)
   })
 })
