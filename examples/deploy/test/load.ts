@@ -17,15 +17,17 @@ export interface PacedLoadOptions {
   /** A client stops once its connection is refused (a direct client with nowhere else to go). */
   stopOnRefused?: boolean
   onOutcome?: (outcome: RequestOutcome) => void
-  /** @default '127.0.0.1' (send() only talks to loopback) */
+  /** @default '/' */
   path?: string
+  /** `false`: every request on a connection of its own, closed after the response. @default true */
+  keepAlive?: boolean
 }
 
 export async function pacedLoad(options: PacedLoadOptions): Promise<{ outcomes: RequestOutcome[]; counts: Record<OutcomeKind, number> }> {
   const outcomes: RequestOutcome[] = []
   let budget = options.maxRequests
   const client = async (): Promise<void> => {
-    const agent = connectionAgent()
+    const agent = options.keepAlive === false ? false : connectionAgent()
     try {
       while (budget-- > 0 && !options.signal?.aborted) {
         const outcome = await send({ port: options.port, path: options.path ?? '/', agent, timeoutMs: 15_000 })
@@ -35,7 +37,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<{ outcomes: 
         if (options.pauseMs > 0) await pause(options.pauseMs, undefined, { signal: options.signal }).catch(() => {})
       }
     } finally {
-      agent.destroy()
+      if (agent) agent.destroy()
     }
   }
   await Promise.all(Array.from({ length: options.connections }, client))
