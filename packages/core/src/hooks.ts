@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js'
 import { HookTimeoutError, LastcallError, LastcallOptionError } from './errors.js'
 import type { Log } from './logger.js'
-import type { PhaseDefinition } from './options.js'
+import type { ResolvedPhase } from './options.js'
 import { assertDuration, assertKnownKeys, assertName } from './validate.js'
 import type { Trigger } from './signals.js'
 
@@ -10,6 +10,17 @@ export interface HookContext {
   signal: AbortSignal
   /** What started the shutdown. */
   trigger: Trigger
+  /**
+   * When the hook's time is up, on the controller's clock (`performance.now()`
+   * unless a `clock` was injected): the earliest of its own timeout, its
+   * phase's `timeoutMs` and the shutdown's `timeoutMs`. Its `signal` aborts then.
+   */
+  readonly deadline: number
+  /**
+   * Milliseconds left until `deadline`, read anew on each access (never below 0):
+   * decide how much work to finish, or how long a graceful close may wait.
+   */
+  readonly timeLeftMs: number
 }
 
 export type ShutdownHook = (context: HookContext) => unknown
@@ -56,7 +67,7 @@ const HOOK_OPTION_KEYS = new Set(['phase', 'timeoutMs'])
  * reported and the others still run.
  */
 export class HookRunner {
-  readonly #phases: readonly Required<PhaseDefinition>[]
+  readonly #phases: readonly ResolvedPhase[]
   readonly #hooks: HookEntry[] = []
   readonly #started = new Set<string>()
   readonly #clock: Clock
@@ -65,15 +76,19 @@ export class HookRunner {
   /** Aborted when the whole shutdown times out: every running hook gives up. */
   readonly #abandon = new AbortController()
   #origin = 0
+  /** When the whole shutdown gives up (`timeoutMs` after its start), on the clock. */
+  #overallDeadline = Infinity
+  /** When each started phase gives up, for phases with a `timeoutMs` of their own. */
+  readonly #phaseDeadlines = new Map<string, number>()
 
-  constructor(phases: readonly Required<PhaseDefinition>[], defaultTimeoutMs: number, clock: Clock, log: Log) {
+  constructor(phases: readonly ResolvedPhase[], defaultTimeoutMs: number, clock: Clock, log: Log) {
     this.#phases = phases
     this.#defaultTimeoutMs = defaultTimeoutMs
     this.#clock = clock
     this.#log = log
   }
 
-  get phases(): readonly Required<PhaseDefinition>[] {
+  get phases(): readonly ResolvedPhase[] {
     return this.#phases
   }
 
@@ -99,13 +114,17 @@ export class HookRunner {
     }
   }
 
-  /** Sets the time every result's `startMs` is measured from. */
-  begin(origin: number): void {
+  /**
+   * Sets the time every result's `startMs` is measured from and, when given,
+   * the shutdown's `timeoutMs`, which bounds every hook's `deadline`.
+   */
+  begin(origin: number, timeoutMs?: number): void {
     this.#origin = origin
+    if (timeoutMs !== undefined) this.#overallDeadline = origin + timeoutMs
   }
 
   /** The phases that begin with `start`, run one after another. */
-  async runFrom(start: PhaseDefinition['start'], trigger: Trigger): Promise<void> {
+  async runFrom(start: ResolvedPhase['start'], trigger: Trigger): Promise<void> {
     for (const phase of this.#phases) {
       if (phase.start === start) await this.runPhase(phase.name, trigger)
     }
@@ -113,6 +132,8 @@ export class HookRunner {
 
   async runPhase(phase: string, trigger: Trigger): Promise<void> {
     this.#started.add(phase)
+    const limit = this.#phases.find((p) => p.name === phase)?.timeoutMs
+    if (limit !== undefined) this.#phaseDeadlines.set(phase, this.#clock.now() + limit)
     const hooks = this.#hooks.filter((h) => h.phase === phase)
     if (hooks.length === 0) return
     this.#log('info', `cleanup phase ${phase}`, { phase, hooks: hooks.map((h) => h.name) })
@@ -146,23 +167,35 @@ export class HookRunner {
     this.#abandon.signal.addEventListener('abort', onAbandon, { once: true })
     const result: HookResult = { name: hook.name, phase: hook.phase, startMs: Math.round(started - this.#origin), durationMs: 0, outcome: 'pending' }
     hook.result = result
+    // Its own timeout or its phase's, whichever comes first; the shutdown's timeoutMs aborts it through #abandon.
+    const timeoutMs = Math.max(0, Math.min(hook.timeoutMs, (this.#phaseDeadlines.get(hook.phase) ?? Infinity) - started))
+    const deadline = Math.min(started + timeoutMs, this.#overallDeadline)
+    const clock = this.#clock
+    const context: HookContext = {
+      signal: controller.signal,
+      trigger,
+      deadline,
+      get timeLeftMs() {
+        return Math.max(0, deadline - clock.now())
+      },
+    }
     let timer: unknown
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = this.#clock.setTimeout(() => resolve('timeout'), hook.timeoutMs)
+      timer = this.#clock.setTimeout(() => resolve('timeout'), timeoutMs)
     })
     try {
       const outcome = await Promise.race([
-        Promise.resolve().then(() => hook.fn({ signal: controller.signal, trigger })).then(() => 'ok' as const),
+        Promise.resolve().then(() => hook.fn(context)).then(() => 'ok' as const),
         timeout,
         new Promise<'abandoned'>((resolve) => this.#abandon.signal.addEventListener('abort', () => resolve('abandoned'), { once: true })),
       ])
       if (outcome === 'abandoned') return // stays pending: the report lists it as still running
       if (outcome === 'timeout') {
-        const error = new HookTimeoutError(hook.name, hook.timeoutMs)
+        const error = new HookTimeoutError(hook.name, timeoutMs)
         controller.abort(error)
         result.outcome = 'timeout'
         result.error = error.message
-        this.#log('error', `shutdown hook ${hook.name} timed out after ${hook.timeoutMs} ms`, { hook: hook.name, phase: hook.phase })
+        this.#log('error', `shutdown hook ${hook.name} timed out after ${timeoutMs} ms`, { hook: hook.name, phase: hook.phase })
       } else {
         result.outcome = 'ok'
       }

@@ -18,13 +18,23 @@ export interface PhaseDefinition {
    * @default 'cleanup'
    */
   start?: PhaseStart
+  /**
+   * Bounds the whole phase: every hook in it must finish within this many
+   * milliseconds of the phase's start, whatever its own `timeoutMs` (each
+   * hook gets the earlier of the two, and sees it in its context's `deadline`).
+   * @default undefined (each hook is bounded by its own timeout only)
+   */
+  timeoutMs?: number
 }
+
+/** A phase as the controller holds it: `start` filled in, `timeoutMs` only when given. */
+export type ResolvedPhase = Required<Pick<PhaseDefinition, 'name' | 'start'>> & Pick<PhaseDefinition, 'timeoutMs'>
 
 /**
  * The built-in phase order: stop intake, finish in-flight work, close stores,
  * flush telemetry. `docs/ARCHITECTURE.md` explains why.
  */
-export const DEFAULT_PHASES: readonly Required<PhaseDefinition>[] = Object.freeze([
+export const DEFAULT_PHASES: readonly ResolvedPhase[] = Object.freeze([
   { name: 'deregister', start: 'shutdown' },
   { name: 'intake', start: 'drain' },
   { name: 'default', start: 'cleanup' },
@@ -195,7 +205,7 @@ export interface ResolvedOptions {
   idleLingerMs: number
   hookTimeoutMs: number
   keepAliveTimeoutMs: number | undefined
-  phases: readonly Required<PhaseDefinition>[]
+  phases: readonly ResolvedPhase[]
   manualReady: boolean
   whileDraining: 'serve' | 'reject'
   requestTimeoutMs: number | undefined
@@ -351,18 +361,18 @@ function resolveSignals(value: unknown, platform: string): readonly NodeJS.Signa
   return value as NodeJS.Signals[]
 }
 
-function resolvePhases(value: unknown): readonly Required<PhaseDefinition>[] {
+function resolvePhases(value: unknown): readonly ResolvedPhase[] {
   if (value === undefined) return DEFAULT_PHASES
   if (!Array.isArray(value) || value.length === 0) {
-    throw new LastcallOptionError('phases', value, 'a non-empty array of { name, start? }')
+    throw new LastcallOptionError('phases', value, 'a non-empty array of { name, start?, timeoutMs? }')
   }
   const seen = new Set<string>()
   let last: PhaseStart = 'shutdown'
   const order: Record<PhaseStart, number> = { shutdown: 0, drain: 1, cleanup: 2 }
   return value.map((phase: unknown, i) => {
-    if (typeof phase !== 'object' || phase === null) throw new LastcallOptionError(`phases[${i}]`, phase, 'an object { name, start? }')
+    if (typeof phase !== 'object' || phase === null) throw new LastcallOptionError(`phases[${i}]`, phase, 'an object { name, start?, timeoutMs? }')
     const p = phase as PhaseDefinition
-    assertKnownKeys(`phases[${i}]`, p, new Set(['name', 'start']))
+    assertKnownKeys(`phases[${i}]`, p, new Set(['name', 'start', 'timeoutMs']))
     assertName(`phases[${i}].name`, p.name)
     if (seen.has(p.name)) throw new LastcallOptionError(`phases[${i}].name`, p.name, 'a phase name not already used')
     seen.add(p.name)
@@ -372,6 +382,8 @@ function resolvePhases(value: unknown): readonly Required<PhaseDefinition>[] {
       throw new LastcallOptionError(`phases[${i}].start`, start, `"${last}" or later, since phases are listed in the order they start`)
     }
     last = start
-    return { name: p.name, start }
+    if (p.timeoutMs === undefined) return { name: p.name, start }
+    assertDuration(`phases[${i}].timeoutMs`, p.timeoutMs, { allowZero: false })
+    return { name: p.name, start, timeoutMs: p.timeoutMs }
   })
 }

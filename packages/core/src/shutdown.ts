@@ -448,7 +448,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
     this.#host.notifyStopping(this.#log)
     this.#tracker.startCounting()
-    this.#hooks.begin(t0)
+    this.#hooks.begin(t0, o.timeoutMs)
     this.#log('info', `shutdown started by ${triggerLabel(trigger)}; readiness now failing`, { readinessDelayMs: o.readinessDelayMs, drainTimeoutMs: o.drainTimeoutMs, timeoutMs: o.timeoutMs })
     mark('leaving')
     const early: Promise<void>[] = [this.#hooks.runFrom('shutdown', trigger)]

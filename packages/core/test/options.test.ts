@@ -86,4 +86,24 @@ describe('createShutdown options', () => {
     s.onShutdown('db', () => {})
     expect(optionError(() => s.onShutdown('db', () => {})).message).toContain('not already registered')
   })
+
+  it("rejects a phase timeoutMs that is not a positive duration, and keeps a valid one on the resolved phase", () => {
+    expect(optionError(() => createShutdown({ ...base, phases: [{ name: 'a', timeoutMs: 0 }] })).option).toBe('phases[0].timeoutMs')
+    expect(optionError(() => createShutdown({ ...base, phases: [{ name: 'a', timeoutMs: '5s' as never }] })).option).toBe('phases[0].timeoutMs')
+    const s = createShutdown({ ...base, phases: [{ name: 'intake', start: 'drain', timeoutMs: 2000 }, { name: 'stores' }] })
+    expect(s.options.phases).toEqual([{ name: 'intake', start: 'drain', timeoutMs: 2000 }, { name: 'stores', start: 'cleanup' }])
+    s.dispose()
+  })
+
+  it("hands every hook the shutdown's deadline through a real controller", async () => {
+    const s = createShutdown({ ...base, timeoutMs: 4000, hookTimeoutMs: 60_000, readinessDelayMs: 0, drainTimeoutMs: 100 })
+    let left = -1
+    s.onShutdown('db', (context) => {
+      left = context.timeLeftMs
+    })
+    await s.shutdown()
+    // Bounded by timeoutMs (4000), not the hook's own 60 s; the drain with no server took a few ms.
+    expect(left).toBeGreaterThan(3500)
+    expect(left).toBeLessThanOrEqual(4000)
+  })
 })
