@@ -1,7 +1,8 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options, Replies } from 'amqplib'
+import type { HookContext } from '@lastcall/core'
 import { LastcallOptionError } from '@lastcall/core'
-import { alreadyClosed, closeFailed } from './errors.js'
-import { registerHook, type ResourceHookOptions, type ShutdownHost } from './register.js'
+import { alreadyClosed, closeFailed, cutOff } from './errors.js'
+import { describeLateErrors, finishedBeforeDeadline, registerHook, SETTLE_MARGIN_MS, type ResourceHookOptions, type ShutdownHost } from './register.js'
 
 export type { ResourceHookOptions, ShutdownHost } from './register.js'
 export { ResourceCloseError } from './errors.js'
@@ -31,9 +32,14 @@ export type AmqpMessageHandler = (message: ConsumeMessage) => unknown
  *    been handled, that is, its handler's promise settled after acking it;
  * 3. closes the channel, then the connection when given.
  *
- * When the hook's timeout passes first, the channel and connection are closed
- * at once: the broker requeues what was not acked, so nothing is lost, but a
- * message whose handler had done part of its work will be delivered again.
+ * When the hook's deadline comes first, the channel and connection are closed
+ * just before it and the hook is reported as an error naming how many messages
+ * were cut off: the broker requeues what was not acked, so nothing is lost, but
+ * a message whose handler had done part of its work will be delivered again.
+ * Messages consumed with `noAck: true` were never the broker's to requeue: those
+ * in hand at the deadline are lost. A handler that goes on after the cut (its
+ * `channel.ack()` now throws) does not crash the process: its error is kept in
+ * {@link AmqpConsumer.cutOffErrors}.
  */
 export class AmqpConsumer {
   readonly #channel: Channel
@@ -43,6 +49,8 @@ export class AmqpConsumer {
   #idle: (() => void) | undefined
   #stopping = false
   #closed = false
+  #cut = false
+  readonly #cutOffErrors: unknown[] = []
 
   constructor(host: ShutdownHost, channel: Channel, options?: AmqpConsumerOptions) {
     if (typeof channel !== 'object' || channel === null || typeof channel.consume !== 'function' || typeof channel.cancel !== 'function') {
@@ -57,12 +65,22 @@ export class AmqpConsumer {
     channel.once('close', () => {
       this.#closed = true
     })
-    registerHook('AmqpConsumer', host, options, { name: 'amqp', phase: 'intake' }, ({ signal }, name) => this.#shutdown(signal, name), ['connection'])
+    registerHook('AmqpConsumer', host, options, { name: 'amqp', phase: 'intake' }, (context, name) => this.#shutdown(context, name), ['connection'])
   }
 
   /** Messages delivered to a handler whose promise has not settled yet. */
   get inHand(): number {
     return this.#inHand
+  }
+
+  /**
+   * Errors thrown by handlers after the shutdown closed the channel under them
+   * at the hook's deadline (typically `channel.ack()` on a closed channel).
+   * They are kept here rather than left unhandled, which would kill the process
+   * in the middle of its drain.
+   */
+  get cutOffErrors(): readonly unknown[] {
+    return this.#cutOffErrors
   }
 
   /** Whether the shutdown has stopped this consumer's intake. */
@@ -73,7 +91,8 @@ export class AmqpConsumer {
   /**
    * `channel.consume()` with the handler tracked: each message is in hand
    * from delivery until the handler's promise settles. A handler's rejection
-   * is left unhandled, as it would be without this wrapper.
+   * is left unhandled, as it would be without this wrapper, except after the
+   * shutdown cut the handler off (see {@link AmqpConsumer.cutOffErrors}).
    */
   async consume(queue: string, handler: AmqpMessageHandler, options?: Options.Consume): Promise<Replies.Consume> {
     if (typeof handler !== 'function') throw new LastcallOptionError('consume(handler)', handler, 'a function (message) => unknown')
@@ -84,6 +103,10 @@ export class AmqpConsumer {
       this.#inHand++
       void Promise.resolve()
         .then(() => handler(message))
+        .catch((error: unknown) => {
+          if (!this.#cut) throw error
+          this.#cutOffErrors.push(error)
+        })
         .finally(() => this.#release())
     }, options)
     this.#tags.add(reply.consumerTag)
@@ -95,10 +118,12 @@ export class AmqpConsumer {
     if (this.#inHand === 0) this.#idle?.()
   }
 
-  async #shutdown(signal: AbortSignal, name: string): Promise<void> {
+  async #shutdown(context: HookContext, name: string): Promise<void> {
+    const { signal } = context
     if (this.#closed) throw alreadyClosed(name, 'the amqp channel')
     this.#stopping = true
     const hard = (): void => {
+      this.#cut = true
       this.#channel.close().catch(() => {})
       this.#connection?.close().catch(() => {})
     }
@@ -112,12 +137,17 @@ export class AmqpConsumer {
         throw closeFailed(name, 'channel.cancel()', error)
       }
       if (this.#inHand > 0) {
-        await new Promise<void>((resolve) => {
+        const idle = new Promise<void>((resolve) => {
           this.#idle = resolve
-          signal.addEventListener('abort', () => resolve(), { once: true })
         })
+        if (!(await finishedBeforeDeadline(context, idle))) {
+          const inHand = this.#inHand
+          hard()
+          // Handlers waiting on the channel settle once it is gone: their errors then make the report.
+          await finishedBeforeDeadline(context, idle, SETTLE_MARGIN_MS)
+          throw cutOff(name, `${inHand} message(s) still in hand; the channel was closed under them, so the broker requeues the unacked ones (messages consumed with noAck are lost)${describeLateErrors(this.#cutOffErrors)}`)
+        }
       }
-      if (signal.aborted) return
       try {
         await this.#channel.close()
       } catch (error) {

@@ -1,7 +1,7 @@
 import { LastcallError } from '@lastcall/core'
 
 /** Why a resource hook failed, beyond the message. */
-export type ResourceCloseReason = 'already-closed' | 'close-failed'
+export type ResourceCloseReason = 'already-closed' | 'close-failed' | 'cut-off'
 
 /**
  * Thrown inside a resource's shutdown hook, never past the shutdown: core's
@@ -29,4 +29,9 @@ export function closeFailed(resource: string, action: string, error: unknown): R
 
 export function alreadyClosed(resource: string, what: string): ResourceCloseError {
   return new ResourceCloseError(resource, 'already-closed', `${what} was already closed when the shutdown reached it (something closed it earlier, possibly under running work)`)
+}
+
+/** Work still in hand at the hook's deadline: the helper closed hard under it. */
+export function cutOff(resource: string, what: string): ResourceCloseError {
+  return new ResourceCloseError(resource, 'cut-off', `cut off at the hook's deadline: ${what}`)
 }

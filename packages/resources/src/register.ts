@@ -87,3 +87,45 @@ export async function gracefulOrHard(signal: AbortSignal, graceful: () => unknow
     if (onAbort) signal.removeEventListener('abort', onAbort)
   }
 }
+
+/**
+ * How long before its deadline a helper stops waiting for work in hand and
+ * closes hard: enough for the hard close and its report to land before core
+ * times the hook out, so the report says what was cut off.
+ */
+export function cutOffMarginMs(timeLeftMs: number): number {
+  return Math.min(200, Math.floor(timeLeftMs / 10))
+}
+
+/**
+ * Waits for `work` until `marginMs` before the hook's deadline (or its signal
+ * aborting). Resolves `true` when the work finished, `false` when it was cut off.
+ */
+export async function finishedBeforeDeadline(context: HookContext, work: Promise<unknown>, marginMs?: number): Promise<boolean> {
+  const { signal } = context
+  if (signal.aborted) return false
+  const left = context.timeLeftMs
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  const cut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, left - (marginMs ?? cutOffMarginMs(left))))
+    onAbort = () => resolve(false)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([work.then(() => true), cut])
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** After a hard close: how long before the deadline to stop waiting for cut-off work to settle. */
+export const SETTLE_MARGIN_MS = 20
+
+/** "2 handler(s) then failed: Error: x; Error: y" for a report line, or '' when none failed. */
+export function describeLateErrors(errors: readonly unknown[]): string {
+  if (errors.length === 0) return ''
+  const shown = errors.slice(0, 3).map((e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)))
+  return `; ${errors.length} of them then failed (${shown.join('; ')}${errors.length > 3 ? '; ...' : ''}), reported here instead of crashing the process`
+}

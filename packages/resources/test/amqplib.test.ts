@@ -64,6 +64,37 @@ describe.skipIf(missing(amqpService, pgService))(needs('createAmqpConsumer', amq
     await channel.deleteQueue(queue)
   })
 
+  it('cuts a handler that outlives the hook off at its deadline: reported, the process still drains and reports, the message is requeued', async () => {
+    const queue = unique('q')
+    await channel.assertQueue(queue, { durable: false })
+    const app = startFixture('amqp-consumer', { LASTCALL_PG_URL: pgService.url!, LASTCALL_AMQP_URL: amqpService.url!, QUEUE: queue, TABLE: table, AMQP_HOOK_TIMEOUT_MS: '1000' })
+    await app.waitFor((e) => e.ready, 'consumer ready')
+    channel.sendToQueue(queue, Buffer.from('hang-0'))
+    for (let i = 0; i < 3; i++) channel.sendToQueue(queue, Buffer.from(`cut-${i}`))
+    await app.waitFor((e) => e.handling === 'hang-0', 'hung handler started')
+    await app.waitFor((e) => e.inHand === 4, 'all four in hand')
+    app.child.kill('SIGTERM')
+    const { code, report } = await app.exited
+    // Before the fix, channel.ack() on the closed channel was an unhandled rejection: exit without a report.
+    expect(app.stderr()).not.toMatch(/Unhandled|IllegalOperationError/)
+    expect(report).toBeDefined()
+    expect(code).toBe(1)
+    const hook = report!.hooks.find((h) => h.name === 'amqp')!
+    expect(hook).toMatchObject({ phase: 'intake', outcome: 'error', error: expect.stringMatching(/cut off at the hook's deadline: 1 message\(s\) still in hand/) })
+    expect(hook.durationMs).toBeLessThan(1000)
+    expect(report!.hooks.find((h) => h.name === 'pg')).toMatchObject({ outcome: 'ok' })
+    expect(app.events.find((e) => e.cutOffErrors)!.cutOffErrors).toEqual([expect.stringMatching(/Channel closed/)])
+    expect(hook.error).toMatch(/1 of them then failed \(IllegalOperationError: Channel closed/)
+    // The other messages were finished; the hung one is back in the queue, marked redelivered.
+    const written = (await admin.query<{ id: string }>(`SELECT id FROM ${table} WHERE id LIKE 'cut-%'`)).rows.map((r) => r.id)
+    expect(written.sort()).toEqual(['cut-0', 'cut-1', 'cut-2'])
+    const again = await channel.get(queue, { noAck: true })
+    expect(again && again.content.toString()).toBe('hang-0')
+    expect(again && again.fields.redelivered).toBe(true)
+    expect(await channel.get(queue, { noAck: true })).toBe(false)
+    await channel.deleteQueue(queue)
+  })
+
   it('reports a channel that was already closed instead of throwing', async () => {
     const conn = await amqp.connect(amqpService.url!)
     const ch = await conn.createChannel()

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { Queue } from 'bullmq'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -54,6 +55,42 @@ describe.skipIf(missing(redisService, pgService))(needs('closeBullWorker', redis
     expect(bull).toMatchObject({ phase: 'intake', outcome: 'ok' })
     expect(pool).toMatchObject({ phase: 'stores', outcome: 'ok' })
     expect(pool.startMs).toBeGreaterThanOrEqual(bull.startMs + bull.durationMs)
+  })
+
+  it('force-closes a worker whose job outlives the hook: reported, and the job goes back as stalled and runs once more elsewhere', async () => {
+    // A queue of its own: a stalled check by another test's worker (30 s interval) would hold this one's off.
+    const name = unique('q')
+    const own = new Queue(name, { connection: connection() })
+    const app = startFixture('bullmq-worker', { LASTCALL_PG_URL: pgService.url!, LASTCALL_REDIS_URL: redisService.url!, QUEUE: name, TABLE: table, BULL_HOOK_TIMEOUT_MS: '800', LOCK_MS: '1000' })
+    await app.waitFor((e) => e.ready, 'worker ready')
+    const job = await own.add('hang', { n: 3 })
+    await app.waitFor((e) => e.started === job.id, 'job started')
+    app.child.kill('SIGTERM')
+    const { code, report } = await app.exited
+    expect(code).toBe(1)
+    const bull = report!.hooks.find((h) => h.name === 'bullmq')!
+    expect(bull).toMatchObject({ phase: 'intake', outcome: 'error', error: expect.stringMatching(/cut off at the hook's deadline: jobs still running; the worker was force-closed/) })
+    expect(bull.durationMs).toBeLessThan(800)
+    // stores ran after the worker was closed, not under a worker still holding its connections.
+    expect(report!.hooks.find((h) => h.name === 'pg')).toMatchObject({ phase: 'stores', outcome: 'ok' })
+    // Not completed, not failed: still active with a lock nobody renews.
+    expect(await job.getState()).toBe('active')
+    const second = new Worker(name, async (j) => {
+      await admin.query(`INSERT INTO ${table} (job) VALUES ($1)`, [`second-${j.id}`])
+    }, { connection: connection(), stalledInterval: 300 })
+    try {
+      const [done] = (await once(second, 'completed')) as [{ id: string }]
+      expect(done.id).toBe(job.id)
+    } finally {
+      await second.close()
+    }
+    const fresh = await own.getJob(job.id!)
+    expect(await fresh!.getState()).toBe('completed')
+    expect(fresh!.stalledCounter).toBe(1)
+    const rows = await admin.query<{ job: string }>(`SELECT job FROM ${table} WHERE job LIKE 'second-%'`)
+    expect(rows.rows).toEqual([{ job: `second-${job.id}` }])
+    await own.obliterate({ force: true })
+    await own.close()
   })
 
   it('reports a worker that was already closed instead of throwing', async () => {
