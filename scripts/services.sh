@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Real PostgreSQL, Redis and RabbitMQ on loopback for the @lastcall/resources tests.
+# Real PostgreSQL, Redis, RabbitMQ, memcached and etcd on loopback for the @lastcall/resources tests,
+# plus two emulators where no real server can run here: librdkafka's mock Kafka cluster (a small C
+# program, scripts/kafka-mock.c, built on the spot) and moto_server for SQS (Python moto, when installed).
 #
 #   scripts/services.sh start   install what is missing (apt, as root), start each server, write the env file
-#   scripts/services.sh env     print the env file (LASTCALL_PG_URL, LASTCALL_REDIS_URL, LASTCALL_AMQP_URL)
+#   scripts/services.sh env     print the env file (LASTCALL_PG_URL, LASTCALL_REDIS_URL, LASTCALL_AMQP_URL,
+#                               LASTCALL_MEMCACHED_URL, LASTCALL_ETCD_URL, LASTCALL_KAFKA_BROKERS, LASTCALL_SQS_URL)
 #   scripts/services.sh stop    stop every server this script started, by pid
 #
 # Each server gets a temporary data directory and an uncommon port on 127.0.0.1,
@@ -11,7 +14,8 @@
 # are then skipped with that reason. `start` never fails because one server did.
 #
 # Overrides: LASTCALL_SERVICES_DIR (state dir), LASTCALL_SERVICES_ENV (env file),
-# LASTCALL_PG_PORT, LASTCALL_REDIS_PORT, LASTCALL_AMQP_PORT, LASTCALL_SERVICES (e.g. "pg redis").
+# LASTCALL_PG_PORT, LASTCALL_REDIS_PORT, LASTCALL_AMQP_PORT, LASTCALL_MEMCACHED_PORT, LASTCALL_ETCD_PORT,
+# LASTCALL_SQS_PORT, LASTCALL_SERVICES (e.g. "pg redis"; all: "pg redis amqp memcached etcd kafka sqs").
 set -uo pipefail
 
 STATE_DIR="${LASTCALL_SERVICES_DIR:-/tmp/lastcall-services}"
@@ -21,7 +25,11 @@ REDIS_PORT="${LASTCALL_REDIS_PORT:-56379}"
 AMQP_PORT="${LASTCALL_AMQP_PORT:-55672}"
 AMQP_DIST_PORT="${LASTCALL_AMQP_DIST_PORT:-55772}"
 EPMD_PORT="${LASTCALL_EPMD_PORT:-54369}"
-WANTED="${LASTCALL_SERVICES:-pg redis amqp}"
+MEMCACHED_PORT="${LASTCALL_MEMCACHED_PORT:-51211}"
+ETCD_PORT="${LASTCALL_ETCD_PORT:-52379}"
+ETCD_PEER_PORT="${LASTCALL_ETCD_PEER_PORT:-52380}"
+SQS_PORT="${LASTCALL_SQS_PORT:-54566}"
+WANTED="${LASTCALL_SERVICES:-pg redis amqp memcached etcd kafka sqs}"
 # Bounds on waiting for a server to accept connections, in tenths of a second.
 PG_WAIT=300
 REDIS_WAIT=100
@@ -42,6 +50,11 @@ install_missing() {
   if wants pg && [[ -z "$(pg_bin)" ]]; then pkgs+=(postgresql); fi
   if wants redis && ! command -v redis-server >/dev/null; then pkgs+=(redis-server); fi
   if wants amqp && [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then pkgs+=(rabbitmq-server); fi
+  if wants memcached && ! command -v memcached >/dev/null; then pkgs+=(memcached); fi
+  if wants etcd && ! command -v etcd >/dev/null; then pkgs+=(etcd-server); fi
+  if wants kafka && [[ ! -f /usr/include/librdkafka/rdkafka_mock.h ]]; then pkgs+=(librdkafka-dev); fi
+  if wants kafka && ! command -v gcc >/dev/null; then pkgs+=(gcc libc6-dev); fi
+  if wants kafka && ! command -v pkg-config >/dev/null; then pkgs+=(pkg-config); fi
   [[ ${#pkgs[@]} -eq 0 ]] && return 0
   if [[ $(id -u) -ne 0 ]]; then
     log "missing ${pkgs[*]} and not root: cannot install"
@@ -146,6 +159,76 @@ start_amqp() {
   log "rabbitmq on 127.0.0.1:$AMQP_PORT in $(( $(now_ms) - t0 )) ms"
 }
 
+# detach <pidfile> <log> <command...>: runs a foreground server in its own session, its pid in <pidfile>.
+detach() {
+  local pidfile=$1 logfile=$2; shift 2
+  setsid "$@" </dev/null >"$logfile" 2>&1 &
+  printf '%s\n' "$!" >"$pidfile"
+}
+
+start_memcached() {
+  if ! command -v memcached >/dev/null; then record "LASTCALL_SKIP_MEMCACHED='memcached is not installed'"; return; fi
+  local t0; t0=$(now_ms)
+  local user=()
+  if [[ $(id -u) -eq 0 ]]; then user=(-u nobody); fi
+  detach "$STATE_DIR/memcached.pid" "$STATE_DIR/memcached.log" memcached "${user[@]}" -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64
+  if ! wait_until 50 tcp_open "$MEMCACHED_PORT"; then
+    record "LASTCALL_SKIP_MEMCACHED='memcached did not listen on port $MEMCACHED_PORT (see $STATE_DIR/memcached.log)'"; return
+  fi
+  record "LASTCALL_MEMCACHED_URL=127.0.0.1:$MEMCACHED_PORT"
+  log "memcached on 127.0.0.1:$MEMCACHED_PORT in $(( $(now_ms) - t0 )) ms"
+}
+
+start_etcd() {
+  if ! command -v etcd >/dev/null; then record "LASTCALL_SKIP_ETCD='etcd is not installed'"; return; fi
+  local t0; t0=$(now_ms)
+  local peer="http://127.0.0.1:$ETCD_PEER_PORT" client="http://127.0.0.1:$ETCD_PORT"
+  mkdir -p "$STATE_DIR/etcd"
+  detach "$STATE_DIR/etcd.pid" "$STATE_DIR/etcd.log" etcd --name lastcall --data-dir "$STATE_DIR/etcd/data" \
+    --listen-client-urls "$client" --advertise-client-urls "$client" \
+    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "lastcall=$peer"
+  if ! wait_until 100 etcd_healthy; then
+    record "LASTCALL_SKIP_ETCD='etcd did not report healthy on port $ETCD_PORT (see $STATE_DIR/etcd.log)'"; return
+  fi
+  record "LASTCALL_ETCD_URL=$client"
+  log "etcd on $client in $(( $(now_ms) - t0 )) ms"
+}
+
+etcd_healthy() {
+  if ! command -v curl >/dev/null; then tcp_open "$ETCD_PORT"; return; fi
+  [[ "$(curl -fsS "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null)" == *'"true"'* ]]
+}
+
+start_kafka() {
+  local source; source="$(dirname "$0")/kafka-mock.c"
+  local bin="$STATE_DIR/kafka-mock"
+  if [[ ! -f /usr/include/librdkafka/rdkafka_mock.h ]]; then record "LASTCALL_SKIP_KAFKA='librdkafka-dev (rdkafka_mock.h) is not installed'"; return; fi
+  local t0; t0=$(now_ms)
+  # shellcheck disable=SC2046
+  if ! gcc -O1 -o "$bin" "$source" $(pkg-config --cflags --libs rdkafka) >"$STATE_DIR/kafka-build.log" 2>&1; then
+    record "LASTCALL_SKIP_KAFKA='building kafka-mock failed: $(tail -n 1 "$STATE_DIR/kafka-build.log" | tr -d "'")'"; return
+  fi
+  detach "$STATE_DIR/kafka.pid" "$STATE_DIR/kafka.out" "$bin" 1
+  if ! wait_until 50 test -s "$STATE_DIR/kafka.out"; then
+    record "LASTCALL_SKIP_KAFKA='kafka-mock printed no bootstrap servers (see $STATE_DIR/kafka.out)'"; return
+  fi
+  # The binary too: a test that needs a cluster it can stop starts its own.
+  record "LASTCALL_KAFKA_BROKERS=$(head -n 1 "$STATE_DIR/kafka.out")"
+  record "LASTCALL_KAFKA_MOCK=$bin"
+  log "kafka (librdkafka mock cluster) on $(head -n 1 "$STATE_DIR/kafka.out") in $(( $(now_ms) - t0 )) ms"
+}
+
+start_sqs() {
+  if ! command -v moto_server >/dev/null; then record "LASTCALL_SKIP_SQS='moto_server (Python moto) is not installed: no SQS emulator'"; return; fi
+  local t0; t0=$(now_ms)
+  detach "$STATE_DIR/sqs.pid" "$STATE_DIR/sqs.log" moto_server -H 127.0.0.1 -p "$SQS_PORT"
+  if ! wait_until 100 tcp_open "$SQS_PORT"; then
+    record "LASTCALL_SKIP_SQS='moto_server did not listen on port $SQS_PORT (see $STATE_DIR/sqs.log)'"; return
+  fi
+  record "LASTCALL_SQS_URL=http://127.0.0.1:$SQS_PORT"
+  log "sqs (moto_server emulator) on 127.0.0.1:$SQS_PORT in $(( $(now_ms) - t0 )) ms"
+}
+
 # kill_pidfile <file> <name>: SIGTERM, wait up to 15 s, then SIGKILL.
 kill_pidfile() {
   local file=$1 name=$2
@@ -166,9 +249,16 @@ not_running() { ! kill -0 "$1" 2>/dev/null; }
 stop_all() {
   kill_pidfile "$STATE_DIR/pg.pid" postgresql
   kill_pidfile "$STATE_DIR/redis.pid" redis
+  local had_rabbitmq=0
+  [[ -s "$STATE_DIR/rabbitmq.pid" ]] && had_rabbitmq=1
   kill_pidfile "$STATE_DIR/rabbitmq.pid" rabbitmq
-  # RabbitMQ's Erlang port mapper daemon, addressed by its own port (it has no pid file).
-  if command -v epmd >/dev/null && ERL_EPMD_PORT=$EPMD_PORT epmd -names >/dev/null 2>&1; then
+  kill_pidfile "$STATE_DIR/memcached.pid" memcached
+  kill_pidfile "$STATE_DIR/etcd.pid" etcd
+  kill_pidfile "$STATE_DIR/kafka.pid" kafka-mock
+  kill_pidfile "$STATE_DIR/sqs.pid" moto_server
+  # RabbitMQ's Erlang port mapper daemon, addressed by its own port (it has no pid file); only when this
+  # state dir started RabbitMQ, so a second instance of the script (own dir, other services) leaves it alone.
+  if [[ $had_rabbitmq -eq 1 ]] && command -v epmd >/dev/null && ERL_EPMD_PORT=$EPMD_PORT epmd -names >/dev/null 2>&1; then
     ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 && log "stopped epmd on port $EPMD_PORT"
   fi
   rm -f "$ENV_FILE"
@@ -177,11 +267,11 @@ stop_all() {
 case "${1:-}" in
   start)
     mkdir -p "$STATE_DIR"
-    if [[ -s "$STATE_DIR/pg.pid" || -s "$STATE_DIR/redis.pid" || -s "$STATE_DIR/rabbitmq.pid" ]]; then
+    if compgen -G "$STATE_DIR/*.pid" >/dev/null; then
       log "servers from an earlier start are still recorded: stopping them first"
       stop_all
     fi
-    rm -rf "${STATE_DIR:?}/pg" "${STATE_DIR:?}/redis" "${STATE_DIR:?}/rabbitmq"
+    rm -rf "${STATE_DIR:?}/pg" "${STATE_DIR:?}/redis" "${STATE_DIR:?}/rabbitmq" "${STATE_DIR:?}/etcd" "${STATE_DIR:?}/kafka.out"
     : >"$ENV_FILE"
     install_missing
     t0=$(now_ms)
@@ -189,6 +279,10 @@ case "${1:-}" in
     if wants amqp; then start_amqp_bg() { start_amqp 2>"$STATE_DIR/amqp.err"; }; start_amqp_bg & amqp_job=$!; fi
     if wants pg; then start_pg; fi
     if wants redis; then start_redis; fi
+    if wants memcached; then start_memcached; fi
+    if wants etcd; then start_etcd; fi
+    if wants kafka; then start_kafka; fi
+    if wants sqs; then start_sqs; fi
     if wants amqp; then wait "$amqp_job"; cat "$STATE_DIR/amqp.err" >&2; fi
     log "all started in $(( $(now_ms) - t0 )) ms; env in $ENV_FILE"
     cat "$ENV_FILE"
