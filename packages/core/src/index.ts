@@ -8,6 +8,7 @@ export type { HookContext, HookOptions, HookOutcome, HookResult, ShutdownHook } 
 export { formatReport } from './report.js'
 export type { ShutdownReport, PhaseTiming, ReadinessDelayReport } from './report.js'
 export type { DelayDecision, DelayRule } from './readinessDelay.js'
+export type { DetectedPlatform, GracePeriod, PlatformName } from './platform.js'
 export type { ConnectionCounts, ConnectionKind, RequestCounts } from './connectionTracker.js'
 export type { WebSocketLike, WebSocketServerLike } from './webSockets.js'
 export { clusterPrimary } from './signals.js'

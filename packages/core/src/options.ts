@@ -4,6 +4,7 @@ import { LastcallOptionError } from './errors.js'
 import { assertDuration, assertKnownKeys, assertName, MAX_TIMER_MS } from './validate.js'
 import { isLogger, type Logger } from './logger.js'
 import type { ProbeOptions } from './probes.js'
+import { applyPlatformDefaults, describePlatform, detectPlatform, NO_FACTS, NO_PLATFORM, type DetectedPlatform, type PlatformFacts } from './platform.js'
 
 /** When a cleanup phase begins, relative to the shutdown's own states. */
 export type PhaseStart = 'shutdown' | 'drain' | 'cleanup'
@@ -51,7 +52,7 @@ export interface ShutdownOptions {
    * quiet window derived from the traffic seen before (see
    * `docs/readiness-delay.md`), within `readinessDelayMinMs` and
    * `readinessDelayMaxMs`. A number is a fixed delay.
-   * @default 'auto'
+   * @default 'auto'; 0 in a cluster worker (Node's or PM2's, outside Kubernetes) and under a dev watcher (see `platform`)
    */
   readinessDelayMs?: number | 'auto'
   /**
@@ -69,19 +70,21 @@ export interface ShutdownOptions {
   /**
    * How long in-flight requests and open connections get to finish once
    * listeners stop accepting. What is left at the deadline is destroyed and counted.
-   * @default 10000, or half of what an explicit `timeoutMs` leaves after the readiness delay
+   * @default 10000, or half of what an explicit or fitted `timeoutMs` leaves after the readiness delay; 1000 under a dev watcher
    */
   drainTimeoutMs?: number
   /**
    * Bound on the whole shutdown: readiness delay, drain and cleanup. When it
    * fires the process exits anyway and the report says what was still running.
    * Must be at least the longest readiness delay plus `drainTimeoutMs`.
-   * @default 25000, or readiness delay (its maximum, for 'auto') + `drainTimeoutMs` + 5000 when that is larger
+   * @default 25000, or readiness delay (its maximum, for 'auto') + `drainTimeoutMs` + 5000 when that is larger;
+   * when the platform's grace period is recognised and 25000 does not fit, the grace period minus 1000
+   * (Docker 9000, PM2 600); 3000 under a dev watcher (see `platform`)
    */
   timeoutMs?: number
   /**
    * Signals that start a shutdown. `[]` turns signal handling off: the host calls `shutdown()`.
-   * @default ['SIGTERM', 'SIGINT'] (plus 'SIGBREAK' on Windows)
+   * @default ['SIGTERM', 'SIGINT'] (plus 'SIGBREAK' on Windows, and nodemon's restart signal, 'SIGUSR2', under nodemon)
    */
   signals?: readonly string[]
   /**
@@ -101,7 +104,7 @@ export interface ShutdownOptions {
    * has been silent this long, so a request the client already sent on it is
    * not cut off. Connections that never sent a complete request head are
    * closed after the same linger.
-   * @default 250
+   * @default 250, or half of `drainTimeoutMs` when a fitted drain is shorter than 500
    */
   idleLingerMs?: number
   /**
@@ -168,7 +171,7 @@ export interface ShutdownOptions {
    * systemd `TimeoutStopSec`, PM2 `kill_timeout`), which cannot be seen from
    * inside the process. When set, the controller warns at creation if
    * `timeoutMs` + `GRACE_SAFETY_MARGIN_MS` (1000) does not fit inside it.
-   * @default the `LASTCALL_GRACE_PERIOD_MS` environment variable when set, else undefined (no check)
+   * @default the `LASTCALL_GRACE_PERIOD_MS` environment variable when set, else the grace period of the platform recognised (see `platform`), else undefined (no check)
    */
   gracePeriodMs?: number
   /**
@@ -181,8 +184,18 @@ export interface ShutdownOptions {
    */
   onCrash?: 'shutdown' | false
   /**
+   * `'auto'`: recognise the platform (Kubernetes, a container, PM2, a
+   * `node:cluster` worker, systemd, nodemon, `node --watch`) and use its
+   * defaults where an option is left out: a `timeoutMs` that fits its grace
+   * period, no readiness delay in a cluster worker or a dev restart, the
+   * platform's stop signal. The decision is logged at creation;
+   * `docs/platforms.md` has the table. `false`: lastcall's plain defaults.
+   * @default 'auto'
+   */
+  platform?: 'auto' | false
+  /**
    * Environment variables consulted (`KUBERNETES_SERVICE_HOST`, `pm_id`,
-   * `LASTCALL_GRACE_PERIOD_MS`). For tests.
+   * `LASTCALL_GRACE_PERIOD_MS`, and the other platform traces of `docs/platforms.md`). For tests.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>
@@ -216,12 +229,16 @@ export interface ResolvedOptions {
   gracePeriodMs: number | undefined
   onCrash: 'shutdown' | false
   env: Readonly<Record<string, string | undefined>>
+  /** What `platform: 'auto'` recognised (`name: 'none'` when nothing, or with `platform: false`). */
+  platform: DetectedPlatform
+  /** The line logged at creation: what was recognised, from what, and what its defaults changed. Undefined when nothing was recognised. */
+  platformSummary: string | undefined
 }
 
 const KNOWN_KEYS = new Set<string>([
   'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
   'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
-  'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash',
+  'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash', 'platform',
 ])
 
 /** Signals that cannot be caught, or that Node reserves. */
@@ -232,13 +249,13 @@ const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP', 'SIGVTALRM', 'SIGPROF'])
  * Validates options and fills in defaults that derive from each other, so
  * that setting any single option alone is valid. Throws `LastcallOptionError`.
  */
-export function resolveOptions(input: ShutdownOptions | undefined, platform: string, processEnv: Readonly<Record<string, string | undefined>>): ResolvedOptions {
+export function resolveOptions(input: ShutdownOptions | undefined, platform: string, processEnv: Readonly<Record<string, string | undefined>>, facts: PlatformFacts = NO_FACTS): ResolvedOptions {
   if (input === undefined) input = {}
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new LastcallOptionError('options', input, 'an object or undefined')
   }
   assertKnownKeys('', input, KNOWN_KEYS)
-  const o = input
+  let o = input
 
   if (o.readinessDelayMs !== undefined && o.readinessDelayMs !== 'auto') {
     if (typeof o.readinessDelayMs !== 'number') throw new LastcallOptionError('readinessDelayMs', o.readinessDelayMs, `'auto' or a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`)
@@ -294,6 +311,13 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     throw new LastcallOptionError('onCrash', o.onCrash, '"shutdown" or false')
   }
 
+  if (o.platform !== undefined && o.platform !== 'auto' && o.platform !== false) throw new LastcallOptionError('platform', o.platform, "'auto' or false")
+  const detected = o.platform === false ? NO_PLATFORM : detectPlatform(env, facts)
+  const fitted = applyPlatformDefaults(o, detected, { graceGiven: gracePeriodMs !== undefined, safetyMarginMs: GRACE_SAFETY_MARGIN_MS, defaultSignals: resolveSignals(undefined, platform) })
+  o = fitted.options
+  const platformSummary = describePlatform(detected, gracePeriodMs !== undefined, fitted.reasons)
+  if (gracePeriodMs === undefined && detected.grace !== undefined) gracePeriodMs = detected.grace.ms
+
   const signals = resolveSignals(o.signals, platform)
   const phases = resolvePhases(o.phases)
 
@@ -342,6 +366,8 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     gracePeriodMs,
     onCrash: o.onCrash ?? false,
     env,
+    platform: detected,
+    platformSummary,
   }
 }
 

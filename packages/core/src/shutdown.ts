@@ -73,10 +73,11 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
   constructor(options?: ShutdownOptions, host: ProcessHost = processHost()) {
     super()
-    this.#options = resolveOptions(options, host.platform, host.env)
+    this.#options = resolveOptions(options, host.platform, host.env, host.facts())
     this.#host = host
     this.#clock = this.#options.clock ?? systemClock
     this.#log = toLog(this.#options.logger, console)
+    if (this.#options.platformSummary !== undefined) this.#log('info', this.#options.platformSummary, { platform: this.#options.platform.name, timeoutMs: this.#options.timeoutMs, readinessDelayMs: this.#options.readinessDelayMs, drainTimeoutMs: this.#options.drainTimeoutMs, gracePeriodMs: this.#options.gracePeriodMs })
     this.#tracker = new ConnectionTracker(this.#clock, {
       lingerMs: this.#options.idleLingerMs,
       webSocketCloseTimeoutMs: this.#options.webSocketCloseTimeoutMs,
@@ -116,6 +117,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         this.#log('error', `second ${signal} during shutdown: exiting now with code ${code}`, { state: this.#state })
         if (typeof exit === 'function') exit(code)
       },
+      repeatedSignals: this.#options.platform.repeatedSignals,
       crashed: this.#options.onCrash === 'shutdown'
         ? (kind, error) => this.#log('error', `${kind}: ${error instanceof Error ? error.message : String(error)}; shutting down`, { err: error, state: this.#state })
         : undefined,

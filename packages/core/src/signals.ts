@@ -11,8 +11,10 @@
 
 import { execFile } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
+import { existsSync, readFileSync } from 'node:fs'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { isLogger, toLog, type Log, type Logger } from './logger.js'
+import type { PlatformFacts } from './platform.js'
 import { assertDuration, assertKnownKeys } from './validate.js'
 
 export type Trigger =
@@ -29,6 +31,8 @@ export interface Participant {
   trigger(trigger: Trigger): Promise<number>
   /** A second signal arrived: the participant gives up at once. */
   abandon(signal: NodeJS.Signals, code: number): void
+  /** Signals the platform sends twice for one stop (nodemon): a repeat during the shutdown is ignored, not taken as a second signal. */
+  readonly repeatedSignals?: readonly NodeJS.Signals[]
   /**
    * Set when the participant handles `uncaughtException` / `unhandledRejection`
    * (`onCrash: 'shutdown'`): called with the error before its shutdown starts.
@@ -58,6 +62,8 @@ export interface ProcessHost {
   notifyReady(log?: Log): void
   /** Tells systemd (when `NOTIFY_SOCKET` is set) that the service is stopping: `systemd-notify STOPPING=1`. */
   notifyStopping(log?: Log): void
+  /** What the process can see of its platform (cluster worker, container traces, the processes that started it); read once. */
+  facts(): PlatformFacts
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGBREAK: 21 }
@@ -83,6 +89,18 @@ class ProcessCoordinator implements ProcessHost {
   /** An uncaught error was handled: the process exits non-zero once the shutdowns it started are over. */
   #crashed = false
   #exitCode = 0
+  #facts: PlatformFacts | undefined
+
+  facts(): PlatformFacts {
+    this.#facts ??= {
+      clusterWorker: cluster.isWorker,
+      files: { dockerenv: existsSync('/.dockerenv'), containerenv: existsSync('/run/.containerenv') },
+      cgroup: [readText('/proc/self/cgroup'), readText('/proc/1/cgroup')].filter((t) => t !== undefined).join('\n') || undefined,
+      mountinfo: readText('/proc/self/mountinfo'),
+      ancestors: ancestors(process.ppid, 2),
+    }
+    return this.#facts
+  }
 
   register(participant: Participant): () => void {
     this.#participants.add(participant)
@@ -150,6 +168,8 @@ class ProcessCoordinator implements ProcessHost {
 
   #onSignal(signal: NodeJS.Signals): void {
     const waiting = [...this.#running].filter(([, code]) => code === undefined)
+    // nodemon sends its restart signal twice, a few ms apart: that is one restart, not an operator's second signal.
+    if (waiting.length > 0 && waiting.every(([p]) => p.repeatedSignals?.includes(signal))) return
     if (waiting.length > 0) {
       // Second signal while shutting down: the operator wants out now.
       const code = signalExitCode(signal)
@@ -225,6 +245,29 @@ class ProcessCoordinator implements ProcessHost {
       this.#crashHandlers = undefined
     }
   }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** The argument vectors of `pid` and its parents, `depth` of them at most, from /proc (Linux; empty elsewhere). */
+function ancestors(pid: number, depth: number): string[][] {
+  const out: string[][] = []
+  for (let i = 0; i < depth && pid > 1; i++) {
+    const argv = readText(`/proc/${pid}/cmdline`)?.split('\0').filter((a) => a !== '')
+    if (argv === undefined) break
+    out.push(argv)
+    // stat is "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readText(`/proc/${pid}/stat`)
+    pid = Number(stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (!Number.isInteger(pid)) break
+  }
+  return out
 }
 
 let coordinator: ProcessCoordinator | undefined
