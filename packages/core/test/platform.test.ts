@@ -134,7 +134,7 @@ describe('ShutdownController on a platform', () => {
   function host(env: Env, f: PlatformFacts): ProcessHost & { participants: Participant[] } {
     const participants: Participant[] = []
     return {
-      env, platform: 'linux', participants,
+      env, platform: 'linux', pid: 4242, nodeVersion: '20.20.2', participants,
       register: (p) => (participants.push(p), () => {}),
       finished: () => {}, started: () => {}, notifyReady: () => {}, notifyStopping: () => {}, facts: () => f,
     }
