@@ -240,6 +240,8 @@ export class ConnectionTracker {
     server.on('listening', () => {
       if (this.#draining) stopListening(entry)
     })
+    // Attached during the drain (`attach()` when already draining): stop accepting now.
+    if (this.#draining) stopListening(entry)
   }
 
   /** From now on, requests and responses are counted for the report. */

@@ -190,12 +190,17 @@ export class HookRunner {
         new Promise<'abandoned'>((resolve) => this.#abandon.signal.addEventListener('abort', () => resolve('abandoned'), { once: true })),
       ])
       if (outcome === 'abandoned') return // stays pending: the report lists it as still running
-      if (outcome === 'timeout') {
+      // A hook that blocks the event loop finishes before its timer can fire:
+      // its real duration, measured on completion, is what says it overran
+      // (by a whole millisecond or more, so clock granularity never does).
+      const tookMs = this.#clock.now() - started
+      if (outcome === 'timeout' || tookMs >= timeoutMs + 1) {
         const error = new HookTimeoutError(hook.name, timeoutMs)
         controller.abort(error)
         result.outcome = 'timeout'
-        result.error = error.message
-        this.#log('error', `shutdown hook ${hook.name} timed out after ${timeoutMs} ms`, { hook: hook.name, phase: hook.phase })
+        result.error = outcome === 'timeout' ? error.message : `${error.message}: it returned after ${Math.round(tookMs)} ms (it blocked the event loop past its timeout)`
+        const what = outcome === 'timeout' ? `timed out after ${timeoutMs} ms` : `returned after ${Math.round(tookMs)} ms, past its timeout of ${timeoutMs} ms`
+        this.#log('error', `shutdown hook ${hook.name} ${what}`, { hook: hook.name, phase: hook.phase })
       } else {
         result.outcome = 'ok'
       }

@@ -1,7 +1,6 @@
-import { constants } from 'node:os'
 import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
-import { assertDuration, assertKnownKeys, assertName, MAX_TIMER_MS } from './validate.js'
+import { assertDuration, assertKnownKeys, assertName, assertStopSignals, MAX_TIMER_MS } from './validate.js'
 import { isLogger, type Logger } from './logger.js'
 import type { ProbeOptions } from './probes.js'
 import { applyPlatformDefaults, describePlatform, detectPlatform, NO_FACTS, NO_PLATFORM, type DetectedPlatform, type PlatformFacts } from './platform.js'
@@ -84,6 +83,10 @@ export interface ShutdownOptions {
   timeoutMs?: number
   /**
    * Signals that start a shutdown. `[]` turns signal handling off: the host calls `shutdown()`.
+   * Only signals sent to stop a process are accepted: SIGTERM, SIGINT, SIGHUP,
+   * SIGQUIT, SIGUSR1, SIGUSR2 (nodemon restarts with it), SIGBREAK. A second
+   * signal during the shutdown exits at once with 128 + its number; the same
+   * signal again within 100 ms counts as one (see `docs/core.md`).
    * @default ['SIGTERM', 'SIGINT'] (plus 'SIGBREAK' on Windows, and nodemon's restart signal, 'SIGUSR2', under nodemon)
    */
   signals?: readonly string[]
@@ -103,8 +106,10 @@ export interface ShutdownOptions {
    * During the drain, a keep-alive connection is closed as idle only after it
    * has been silent this long, so a request the client already sent on it is
    * not cut off. Connections that never sent a complete request head are
-   * closed after the same linger.
-   * @default 250, or half of `drainTimeoutMs` when a fitted drain is shorter than 500
+   * closed after the same linger. Above `drainTimeoutMs` it cannot work (every
+   * idle connection is then cut at the deadline and the shutdown exits 1): the
+   * controller warns at creation.
+   * @default 250, or half of `drainTimeoutMs` when that is less (a drain shorter than 500 ms, set or fitted to the platform)
    */
   idleLingerMs?: number
   /**
@@ -241,10 +246,6 @@ const KNOWN_KEYS = new Set<string>([
   'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash', 'platform',
 ])
 
-/** Signals that cannot be caught, or that Node reserves. */
-const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP', 'SIGVTALRM', 'SIGPROF'])
-
-
 /**
  * Validates options and fills in defaults that derive from each other, so
  * that setting any single option alone is valid. Throws `LastcallOptionError`.
@@ -353,7 +354,8 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     signals,
     exit: o.exit ?? true,
     logger: o.logger,
-    idleLingerMs: o.idleLingerMs ?? 250,
+    // Derived so that a short drain alone stays valid: idle connections still close by themselves before its deadline.
+    idleLingerMs: o.idleLingerMs ?? Math.min(250, Math.floor(drainTimeoutMs / 2)),
     hookTimeoutMs: o.hookTimeoutMs ?? 5_000,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     phases,
@@ -373,18 +375,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
 
 function resolveSignals(value: unknown, platform: string): readonly NodeJS.Signals[] {
   if (value === undefined) return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT']
-  const allowed = 'an array of catchable signal names such as ["SIGTERM", "SIGINT"], or [] for none'
-  if (!Array.isArray(value)) throw new LastcallOptionError('signals', value, allowed)
-  const known = constants.signals as Record<string, number>
-  const seen = new Set<string>()
-  value.forEach((name: unknown, i) => {
-    if (typeof name !== 'string' || !(name in known || name === 'SIGBREAK') || UNCATCHABLE.has(name)) {
-      throw new LastcallOptionError(`signals[${i}]`, name, allowed)
-    }
-    if (seen.has(name)) throw new LastcallOptionError(`signals[${i}]`, name, 'a signal not already listed')
-    seen.add(name)
-  })
-  return value as NodeJS.Signals[]
+  return assertStopSignals('signals', value)
 }
 
 function resolvePhases(value: unknown): readonly ResolvedPhase[] {

@@ -15,6 +15,8 @@ export type DelayRule =
   | 'max'
   /** The shutdown's `timeoutMs` fired during the delay. */
   | 'timeout'
+  /** A second signal ended the shutdown during the delay. */
+  | 'signal'
 
 /** One decision of the adaptive delay, as emitted in the `delay` event and logged. */
 export interface DelayDecision {

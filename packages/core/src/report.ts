@@ -1,7 +1,7 @@
 import type { ConnectionCounts, RequestCounts } from './connectionTracker.js'
 import type { HookResult } from './hooks.js'
 import type { DelayRule } from './readinessDelay.js'
-import type { Trigger } from './signals.js'
+import type { CrashKind, Trigger } from './signals.js'
 
 /** One step of the shutdown, with when it began. */
 export interface PhaseTiming {
@@ -35,7 +35,21 @@ export interface ShutdownReport {
   timedOut: boolean
   /** What was still running when the report was made (only when something was). */
   pending: string[]
-  /** 0 when everything finished in time, 1 otherwise. */
+  /**
+   * A second signal ended the shutdown at once: what was still running is
+   * listed in `pending` and counted as forced, and `exitCode` is 128 + its number.
+   */
+  secondSignal?: NodeJS.Signals
+  /**
+   * The first uncaught error handled by `onCrash: 'shutdown'`, whether it
+   * started this shutdown or happened during one started otherwise. The
+   * process exits 1 after a crash, and so does the report.
+   */
+  crash?: { kind: CrashKind; error: string }
+  /**
+   * The code the process exits with: 0 when everything finished in time and
+   * every hook succeeded, 128 + the signal's number after a second signal, 1 otherwise.
+   */
   exitCode: number
 }
 
@@ -66,7 +80,7 @@ export function triggerLabel(trigger: Trigger): string {
  */
 export function formatReport(report: ShutdownReport): string {
   const lines: string[] = []
-  const verdict = report.exitCode === 0 ? 'clean' : report.timedOut ? 'TIMED OUT' : 'with problems'
+  const verdict = report.exitCode === 0 ? 'clean' : report.secondSignal ? `CUT SHORT by a second ${report.secondSignal}` : report.timedOut ? 'TIMED OUT' : 'with problems'
   lines.push(`lastcall shutdown (${triggerLabel(report.trigger)}): ${verdict}, exit ${report.exitCode} after ${report.durationMs} ms`)
   const { requests: r, connections: c } = report
   for (const step of report.timeline) {
@@ -82,6 +96,7 @@ export function formatReport(report: ShutdownReport): string {
     const mark = h.outcome === 'ok' ? '+' : '-'
     lines.push(`  [${mark}] ${h.phase}/${h.name} ${h.outcome} in ${h.durationMs} ms${h.error ? `: ${h.error}` : ''}`)
   }
+  if (report.crash) lines.push(`  crashed:     ${report.crash.kind}: ${report.crash.error}`)
   if (report.pending.length > 0) lines.push(`  still running: ${report.pending.join(', ')}`)
   return lines.join('\n')
 }

@@ -8,14 +8,14 @@ import { isHttp2Response } from './http2Sessions.js'
 import type { WebSocketServerLike } from './webSockets.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
-import { toLog, type Log } from './logger.js'
+import { errorMessage, toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
 import { Probes, type ProbeRequest, type ProbeResponse } from './probes.js'
 import { AdaptiveDelay, type DelayDecision } from './readinessDelay.js'
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { triggerLabel } from './report.js'
-import { processHost, type Participant, type ProcessHost, type Trigger } from './signals.js'
+import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './signals.js'
 
 /**
  * The lifecycle, one way only:
@@ -70,13 +70,17 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   #adoptionWarned = false
   #promise: Promise<ShutdownReport> | undefined
   #report: ShutdownReport | undefined
+  /** Ends the running shutdown at once (a second signal), with a report. */
+  #cut: ((signal: NodeJS.Signals, code: number) => void) | undefined
+  /** The first uncaught error seen (`onCrash: 'shutdown'`): the report names it and exits 1. */
+  #crash: { kind: CrashKind; error: string } | undefined
 
   constructor(options?: ShutdownOptions, host: ProcessHost = processHost()) {
     super()
     this.#options = resolveOptions(options, host.platform, host.env, host.facts())
     this.#host = host
     this.#clock = this.#options.clock ?? systemClock
-    this.#log = toLog(this.#options.logger, console)
+    this.#log = toLog(this.#options.logger, console, (line) => host.stderr(line))
     if (this.#options.platformSummary !== undefined) this.#log('info', this.#options.platformSummary, { platform: this.#options.platform.name, timeoutMs: this.#options.timeoutMs, readinessDelayMs: this.#options.readinessDelayMs, drainTimeoutMs: this.#options.drainTimeoutMs, gracePeriodMs: this.#options.gracePeriodMs })
     this.#tracker = new ConnectionTracker(this.#clock, {
       lingerMs: this.#options.idleLingerMs,
@@ -84,7 +88,8 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
       onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
-      onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, url: req.url }),
+      // The path only: query strings often carry tokens.
+      onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, path: pathOf(req.url) }),
     })
     this.#probes = new Probes(this.#options.probes === false ? {} : this.#options.probes, {
       state: () => (this.#state === 'starting' ? 'starting' : this.#state === 'serving' ? 'serving' : 'shutting-down'),
@@ -101,7 +106,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         emit: (decision) => {
           if (decision.type === 'probe-answered') this.#log('info', `readiness prober ${decision.prober} answered 'not ready'`, { ...decision })
           else if (decision.type === 'waiting') this.#log('debug', 'readiness delay waiting', { ...decision })
-          this.emit('delay', decision)
+          this.#emit('delay', decision)
         },
       })
     }
@@ -115,15 +120,25 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       trigger: (trigger) => this.#begin(trigger).then((report) => report.exitCode),
       abandon: (signal, code) => {
         this.#log('error', `second ${signal} during shutdown: exiting now with code ${code}`, { state: this.#state })
-        if (typeof exit === 'function') exit(code)
+        this.#cut?.(signal, code)
       },
       repeatedSignals: this.#options.platform.repeatedSignals,
+      signalled: (signal, as) => {
+        if (as === 'duplicate') this.#log('info', `${signal} again within ${SAME_SIGNAL_WINDOW_MS} ms: the same signal delivered twice, not a second one`, { state: this.#state })
+        else this.#log('info', `${signal} received during the shutdown already running: carrying on; a second signal exits at once`, { state: this.#state })
+      },
+      status: () => ({ state: this.#state, hooks: this.#hooks.pending() }),
       crashed: this.#options.onCrash === 'shutdown'
-        ? (kind, error) => this.#log('error', `${kind}: ${error instanceof Error ? error.message : String(error)}; shutting down`, { err: error, state: this.#state })
+        ? (kind, error) => {
+            this.#crash ??= { kind, error: errorMessage(error) }
+            const after = this.#state === 'closed' ? 'after the shutdown finished; exiting' : 'shutting down'
+            this.#log('error', `${kind}: ${errorMessage(error)}; ${after}`, { err: error, state: this.#state })
+          }
         : undefined,
     }
     if (this.#options.signals.length > 0 || this.#options.onCrash === 'shutdown') this.#unregister = host.register(this.#participant)
     this.#checkGracePeriod()
+    this.#checkIdleLinger()
   }
 
   /** Where the lifecycle is now. */
@@ -188,6 +203,13 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
     if (this.#servers.includes(server)) return server
+    if (ORDER[this.#state] >= ORDER.closing) {
+      throw new LastcallError(
+        'LASTCALL_INVALID_STATE',
+        `lastcall: cannot attach a server once the drain is over (state ${this.#state}): nothing would drain or close it. Attach servers before the shutdown, or close this one yourself.`,
+      )
+    }
+    if (this.#state === 'draining') this.#log('warn', 'a server was attached during the drain: it stops listening now and its connections drain with the others, under the same deadline')
     this.#servers.push(server)
     const keepAlive = this.#options.keepAliveTimeoutMs
     if (keepAlive !== undefined && 'keepAliveTimeout' in server) {
@@ -245,7 +267,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * any server is attached, so adapters call it on every request.
    */
   adoptServerOf(req: IncomingMessage): void {
-    if (this.#servers.length > 0 || this.#adoptionWarned) return
+    if (this.#servers.length > 0 || this.#adoptionWarned || ORDER[this.#state] >= ORDER.closing) return
     this.#adoptionWarned = true
     // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets); Node does not document it.
     const server = (req.socket as { server?: unknown } | null)?.server
@@ -331,6 +353,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * servers: probes first, then 503 for what can no longer be served, then `handler`.
    */
   handler<Req extends ProbeRequest = IncomingMessage, Res extends ProbeResponse = ServerResponse>(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
+    if (typeof handler !== 'function') throw new LastcallOptionError('handler(handler)', handler, 'a request listener, a function (req, res) => void')
     return (req, res) => {
       if (this.handleProbe(req, res)) return
       if (this.shouldReject()) return this.reject(res)
@@ -376,7 +399,30 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const previous = this.#state
     if (ORDER[next] <= ORDER[previous]) throw new LastcallError('LASTCALL_INVALID_STATE', `lastcall: cannot go from ${previous} to ${next}`)
     this.#state = next
-    this.emit('state', next, previous)
+    this.#emit('state', next, previous)
+  }
+
+  /**
+   * Calls every listener of `event` as `emit` would, but one that throws (or
+   * returns a promise that rejects) is reported and the others still run:
+   * user code never breaks the drain or changes the exit code.
+   */
+  #emit<K extends keyof ShutdownEvents>(event: K, ...args: ShutdownEvents[K]): void {
+    for (const listener of this.rawListeners(event) as Array<(...a: unknown[]) => unknown>) {
+      try {
+        const result = listener.apply(this, args)
+        if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.#userCodeFailed(`a "${event}" listener`, error))
+      } catch (error) {
+        this.#userCodeFailed(`a "${event}" listener`, error)
+      }
+    }
+  }
+
+  /** Reports an error thrown by user code lastcall calls; on standard error when logging is off. */
+  #userCodeFailed(what: string, error: unknown): void {
+    const message = `${what} threw: ${errorMessage(error)}; the shutdown goes on`
+    if (this.#options.logger === false) this.#host.stderr(`[lastcall] ${message}`)
+    else this.#log('error', message, { err: error })
   }
 
   #begin(trigger: Trigger, skipReadinessDelay = false): Promise<ShutdownReport> {
@@ -399,17 +445,20 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     let settle!: (report: ShutdownReport) => void
     const done = new Promise<ShutdownReport>((resolve) => (settle = resolve))
     let finished = false
-    const finish = (timedOut: boolean): void => {
+    /** `cut`: a second signal ended it; the process exits with `code` right after. */
+    const finish = (end: 'done' | 'timeout' | { cut: NodeJS.Signals; code: number }): void => {
       if (finished) return
       finished = true
       clock.clearTimeout(overall)
+      const timedOut = end === 'timeout'
+      const cut = typeof end === 'object' ? end : undefined
       const pending: string[] = []
-      if (timedOut) {
+      if (end !== 'done') {
         if (this.#tracker.inFlight > 0) pending.push(`${this.#tracker.inFlight} requests`)
         if (this.#tracker.open > 0) pending.push(`${this.#tracker.open} connections`)
         if (this.#state === 'leaving') {
           pending.push('readiness delay')
-          readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: 'timeout' }
+          readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: timedOut ? 'timeout' : 'signal' }
         }
         pending.push(...this.#hooks.pending().map((h) => `hook ${h}`))
         this.#hooks.abandon()
@@ -419,6 +468,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       const hooks = this.#hooks.results()
       const failed = hooks.some((h) => h.outcome !== 'ok')
       const forced = this.#tracker.requests.forced + this.#tracker.connections.forced
+      const crash = this.#crash
       const report: ShutdownReport = {
         trigger,
         startedAt: startedAt.toISOString(),
@@ -430,20 +480,26 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         hooks,
         timedOut,
         pending,
-        exitCode: timedOut || failed || forced > 0 || trigger.type === 'error' ? 1 : 0,
+        exitCode: cut ? cut.code : timedOut || failed || forced > 0 || trigger.type === 'error' || crash ? 1 : 0,
       }
+      if (cut) report.secondSignal = cut.cut
+      if (crash) report.crash = { ...crash }
       this.#report = report
       this.#log(report.exitCode === 0 ? 'info' : 'warn', `shutdown finished with exit code ${report.exitCode} in ${report.durationMs} ms`, {
-        exitCode: report.exitCode, timedOut, requests: report.requests, pending: pending.length > 0 ? pending : undefined,
+        exitCode: report.exitCode, timedOut, secondSignal: report.secondSignal, crash: crash ? `${crash.kind}: ${crash.error}` : undefined,
+        requests: report.requests, pending: pending.length > 0 ? pending : undefined,
       })
-      this.emit('closed', report)
+      this.#emit('closed', report)
       settle(report)
-      this.#exit(report.exitCode)
+      // After a second signal the process host exits; only an exit function still hears of it.
+      if (cut) this.#callExit(cut.code)
+      else this.#exit(report.exitCode)
     }
+    this.#cut = (signal, code) => finish({ cut: signal, code })
 
     const overall: TimerHandle = clock.setTimeout(() => {
       this.#log('error', `shutdown did not finish within timeoutMs (${o.timeoutMs} ms); exiting anyway`, { state: this.#state })
-      finish(true)
+      finish('timeout')
     }, o.timeoutMs, true)
     const abandoned = new AbortController()
     done.then(() => abandoned.abort(), () => {})
@@ -485,16 +541,25 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       await this.#hooks.runFrom('cleanup', trigger)
     } catch (error) {
       if (finished) return done
-      this.#log('error', `shutdown failed: ${error instanceof Error ? error.message : String(error)}`, { err: error })
+      this.#log('error', `shutdown failed: ${errorMessage(error)}`, { err: error })
     }
-    finish(false)
+    finish('done')
     return done
   }
 
   #exit(code: number): void {
+    this.#callExit(code)
+    if (this.#options.exit === true || this.#unregister) this.#host.finished(this.#participant, code)
+  }
+
+  #callExit(code: number): void {
     const exit = this.#options.exit
-    if (typeof exit === 'function') exit(code)
-    if (exit === true || this.#unregister) this.#host.finished(this.#participant, code)
+    if (typeof exit !== 'function') return
+    try {
+      exit(code)
+    } catch (error) {
+      this.#userCodeFailed('the exit function', error)
+    }
   }
 
   /** Connections open right now on attached servers, every kind together (for metrics). */
@@ -505,6 +570,18 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   /** Connections open right now, by kind: `http1`, `h2` (sessions), `upgraded` (WebSockets). Counts them on each call. */
   openConnectionsByKind(): Record<ConnectionKind, number> {
     return this.#tracker.openByKind()
+  }
+
+  /** Warns when idle connections could never close by themselves within the drain (see `idleLingerMs`). */
+  #checkIdleLinger(): void {
+    const { idleLingerMs, drainTimeoutMs } = this.#options
+    if (idleLingerMs <= drainTimeoutMs) return
+    this.#log(
+      'warn',
+      `idleLingerMs (${idleLingerMs} ms) is above drainTimeoutMs (${drainTimeoutMs} ms): every connection still idle at the drain is cut at the deadline ` +
+        `and counted as forced, so the shutdown exits 1. Lower idleLingerMs below ${drainTimeoutMs} ms or raise drainTimeoutMs above ${idleLingerMs} ms`,
+      { idleLingerMs, drainTimeoutMs },
+    )
   }
 
   /** Warns when the platform would SIGKILL the process before `timeoutMs` gives up (see `gracePeriodMs`). */
@@ -528,4 +605,15 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
  */
 export function createShutdown(options?: ShutdownOptions): ShutdownController {
   return new ShutdownController(options)
+}
+
+/** A URL's path without its query string, which often carries tokens. */
+function pathOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -12,10 +12,11 @@
 import { execFile } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
+import { constants } from 'node:os'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { isLogger, toLog, type Log, type Logger } from './logger.js'
 import type { PlatformFacts } from './platform.js'
-import { assertDuration, assertKnownKeys } from './validate.js'
+import { assertDuration, assertKnownKeys, assertStopSignal, assertStopSignals } from './validate.js'
 
 export type Trigger =
   | { type: 'signal'; signal: NodeJS.Signals }
@@ -29,10 +30,19 @@ export interface Participant {
   readonly exitsProcess: boolean
   /** Starts the participant's shutdown; resolves with its exit code. */
   trigger(trigger: Trigger): Promise<number>
-  /** A second signal arrived: the participant gives up at once. */
+  /** A second signal arrived: the participant gives up at once (its report says so) before the process exits with `code`. */
   abandon(signal: NodeJS.Signals, code: number): void
   /** Signals the platform sends twice for one stop (nodemon): a repeat during the shutdown is ignored, not taken as a second signal. */
   readonly repeatedSignals?: readonly NodeJS.Signals[]
+  /**
+   * A signal arrived while this participant's shutdown was already running
+   * and it does not force an exit: `'joined'` when it is the first signal of
+   * this shutdown (one started by `shutdown()`, a message or a crash),
+   * `'duplicate'` when the same signal came again within `SAME_SIGNAL_WINDOW_MS`.
+   */
+  signalled?(signal: NodeJS.Signals, as: 'joined' | 'duplicate'): void
+  /** Where the participant is, for the trace printed when the process exits in the middle of its shutdown. */
+  status?(): { state: string; hooks: readonly string[] }
   /**
    * Set when the participant handles `uncaughtException` / `unhandledRejection`
    * (`onCrash: 'shutdown'`): called with the error before its shutdown starts.
@@ -52,7 +62,7 @@ export interface ProcessHost {
   register(participant: Participant): () => void
   /** The participant finished; exits the process once every running participant that wants exit has finished. */
   finished(participant: Participant, code: number): void
-  /** A participant started shutting down on its own (a `shutdown()` call): a signal now counts as the second one. */
+  /** A participant started shutting down on its own (a `shutdown()` call). A signal arriving now is its first signal, not a second one. */
   started(participant: Participant): void
   /**
    * Tells a process manager that the service is ready: PM2 (`wait_ready`)
@@ -64,42 +74,127 @@ export interface ProcessHost {
   notifyStopping(log?: Log): void
   /** What the process can see of its platform (cluster worker, container traces, the processes that started it); read once. */
   facts(): PlatformFacts
+  /** Writes one line to standard error: where lastcall reports what the logger could not (a logger that throws, a listener that throws). Never throws. */
+  stderr(line: string): void
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGBREAK: 21 }
+/**
+ * What the coordinator needs of `process`; tests hand in their own to drive
+ * signals and see exits in-process.
+ */
+export interface ProcessLike {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly platform: NodeJS.Platform
+  readonly pid: number
+  readonly nodeVersion: string
+  exitCode?: number | string | null | undefined
+  on(event: string, listener: (...args: any[]) => void): unknown
+  removeListener(event: string, listener: (...args: any[]) => void): unknown
+  /** Exits; in a real process it never returns. */
+  exit(code: number): void
+  /** Milliseconds from an arbitrary origin, to tell a duplicate delivery of a signal from a second one. */
+  now(): number
+  stderr(line: string): void
+  /** The platform traces (see `ProcessHost.facts`); left out, the real ones are read. */
+  facts?(): PlatformFacts
+}
+
+/**
+ * The same signal again within this window is the same request to stop
+ * delivered twice (a supervisor and the process group both signalling, a
+ * wrapper forwarding what the terminal already sent), not an operator's
+ * second signal.
+ */
+export const SAME_SIGNAL_WINDOW_MS = 100
 
 /** How long a `systemd-notify` call may take before it is killed and reported. */
 const NOTIFY_TIMEOUT_MS = 5000
 
-/** 128 + the signal's number, what a shell reports for a process killed by it. */
+/** SIGBREAK exists only on Windows, where `os.constants.signals` lists it. */
+const SIGBREAK_NUMBER = 21
+
+/** 128 + the signal's number on this platform, what a shell reports for a process killed by it (SIGUSR1 is 10 on Linux, 30 on macOS). */
 export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (SIGNAL_NUMBERS[signal] ?? 15)
+  const number = (constants.signals as Record<string, number | undefined>)[signal] ?? (signal === 'SIGBREAK' ? SIGBREAK_NUMBER : constants.signals.SIGTERM)
+  return 128 + number
 }
 
-class ProcessCoordinator implements ProcessHost {
-  readonly env = process.env
-  readonly platform = process.platform
-  readonly pid = process.pid
-  readonly nodeVersion = process.versions.node
+const realProcess: ProcessLike = {
+  get env() {
+    return process.env
+  },
+  get platform() {
+    return process.platform
+  },
+  get pid() {
+    return process.pid
+  },
+  get nodeVersion() {
+    return process.versions.node
+  },
+  get exitCode() {
+    return process.exitCode
+  },
+  set exitCode(code) {
+    process.exitCode = code
+  },
+  on: (event, listener) => process.on(event, listener),
+  removeListener: (event, listener) => process.removeListener(event, listener),
+  exit: (code) => process.exit(code),
+  now: () => performance.now(),
+  stderr(line) {
+    try {
+      process.stderr.write(`${line}\n`)
+    } catch {
+      // Standard error is gone too: nowhere is left to say it.
+    }
+  },
+}
+
+export class ProcessCoordinator implements ProcessHost {
+  readonly #proc: ProcessLike
   readonly #participants = new Set<Participant>()
   readonly #running = new Map<Participant, number | undefined>()
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>()
+  /** Signals received during the shutdown now running, with when each first arrived. */
+  readonly #received = new Map<NodeJS.Signals, number>()
   #messageHandler: ((message: unknown) => void) | undefined
   #crashHandlers: { exception: (error: unknown) => void; rejection: (reason: unknown) => void } | undefined
+  #exitHandler: ((code: number) => void) | undefined
+  /** The coordinator itself is exiting the process: no trace to print. */
+  #exiting = false
   /** An uncaught error was handled: the process exits non-zero once the shutdowns it started are over. */
   #crashed = false
   #exitCode = 0
   #facts: PlatformFacts | undefined
 
   facts(): PlatformFacts {
-    this.#facts ??= {
-      clusterWorker: cluster.isWorker,
-      files: { dockerenv: existsSync('/.dockerenv'), containerenv: existsSync('/run/.containerenv') },
-      cgroup: [readText('/proc/self/cgroup'), readText('/proc/1/cgroup')].filter((t) => t !== undefined).join('\n') || undefined,
-      mountinfo: readText('/proc/self/mountinfo'),
-      ancestors: ancestors(process.ppid, 2),
-    }
+    this.#facts ??= this.#proc.facts?.() ?? readFacts()
     return this.#facts
+  }
+
+  constructor(proc: ProcessLike = realProcess) {
+    this.#proc = proc
+  }
+
+  get env(): Readonly<Record<string, string | undefined>> {
+    return this.#proc.env
+  }
+
+  get platform(): NodeJS.Platform {
+    return this.#proc.platform
+  }
+
+  get pid(): number {
+    return this.#proc.pid
+  }
+
+  get nodeVersion(): string {
+    return this.#proc.nodeVersion
+  }
+
+  stderr(line: string): void {
+    this.#proc.stderr(line)
   }
 
   register(participant: Participant): () => void {
@@ -116,21 +211,18 @@ class ProcessCoordinator implements ProcessHost {
 
   finished(participant: Participant, code: number): void {
     this.#exitCode = Math.max(this.#exitCode, code)
-    if (participant.exitsProcess) this.#running.set(participant, code)
-    else this.#running.delete(participant)
+    this.#settle(participant, code)
     for (const [p, done] of this.#running) if ((p.exitsProcess || this.#crashed) && done === undefined) return
     // After an uncaught error the process is in an unknown state: it exits whatever `exit` says.
-    if (this.#crashed) process.exit(this.#exitCode)
+    if (this.#crashed) this.#exit(this.#exitCode)
     for (const p of this.#running.keys()) {
-      if (p.exitsProcess) {
-        process.exit(this.#exitCode)
-      }
+      if (p.exitsProcess) this.#exit(this.#exitCode)
     }
   }
 
   /** Programmatic shutdowns join the process-wide bookkeeping too. */
   started(participant: Participant): void {
-    if (!this.#running.has(participant)) this.#running.set(participant, undefined)
+    if (!this.#running.has(participant)) this.#markRunning(participant)
   }
 
   notifyReady(log?: Log): void {
@@ -158,25 +250,65 @@ class ProcessCoordinator implements ProcessHost {
     }
   }
 
+  #exit(code: number): void {
+    this.#exiting = true
+    this.#proc.exit(code)
+  }
+
+  #settle(participant: Participant, code: number): void {
+    if (participant.exitsProcess) this.#running.set(participant, code)
+    else this.#running.delete(participant)
+  }
+
+  #waiting(): Participant[] {
+    const waiting: Participant[] = []
+    for (const [p, code] of this.#running) if (code === undefined) waiting.push(p)
+    return waiting
+  }
+
+  #markRunning(participant: Participant): void {
+    this.#running.set(participant, undefined)
+    this.#traceExits()
+  }
+
   #start(trigger: Trigger, filter: (p: Participant) => boolean): void {
     for (const p of this.#participants) {
       if (!filter(p) || this.#running.has(p)) continue
-      this.#running.set(p, undefined)
+      this.#markRunning(p)
       p.trigger(trigger).catch(() => this.finished(p, 1))
     }
   }
 
+  /**
+   * One rule for every signal: the first signal of a shutdown starts it (or
+   * joins the one a `shutdown()` call, a message or a crash already started);
+   * the same signal again within `SAME_SIGNAL_WINDOW_MS` of its first arrival
+   * is that signal delivered twice; any other signal while a shutdown runs is
+   * the operator's second one and exits at once with 128 + its number.
+   */
   #onSignal(signal: NodeJS.Signals): void {
-    const waiting = [...this.#running].filter(([, code]) => code === undefined)
-    // nodemon sends its restart signal twice, a few ms apart: that is one restart, not an operator's second signal.
-    if (waiting.length > 0 && waiting.every(([p]) => p.repeatedSignals?.includes(signal))) return
-    if (waiting.length > 0) {
-      // Second signal while shutting down: the operator wants out now.
-      const code = signalExitCode(signal)
-      for (const [p] of waiting) p.abandon(signal, code)
-      if (waiting.some(([p]) => p.exitsProcess)) process.exit(code)
+    const now = this.#proc.now()
+    const waiting = this.#waiting()
+    if (waiting.length === 0) this.#received.clear()
+    const firstAt = this.#received.get(signal)
+    // nodemon sends its restart signal twice: under it a repeat is one restart whenever it comes (`platform.ts`).
+    const repeats = waiting.length > 0 && waiting.every((p) => p.repeatedSignals?.includes(signal))
+    if (firstAt !== undefined && (now - firstAt < SAME_SIGNAL_WINDOW_MS || repeats)) {
+      for (const p of waiting) p.signalled?.(signal, 'duplicate')
       return
     }
+    if (this.#received.size > 0) {
+      // Second signal while shutting down: the operator wants out now.
+      const code = signalExitCode(signal)
+      for (const p of waiting) {
+        p.abandon(signal, code)
+        this.#settle(p, code)
+      }
+      if (waiting.some((p) => p.exitsProcess) || this.#crashed) this.#exit(code)
+      return
+    }
+    this.#received.set(signal, now)
+    for (const p of waiting) p.signalled?.(signal, 'joined')
     this.#start({ type: 'signal', signal }, (p) => p.signals.includes(signal))
   }
 
@@ -184,7 +316,31 @@ class ProcessCoordinator implements ProcessHost {
     if (this.#signalHandlers.has(signal)) return
     const handler = (): void => this.#onSignal(signal)
     this.#signalHandlers.set(signal, handler)
-    process.on(signal, handler)
+    this.#proc.on(signal, handler)
+  }
+
+  /**
+   * While a shutdown runs, an exit the coordinator did not ask for (a hook
+   * or handler calling `process.exit()`) leaves a trace on standard error
+   * naming the state and the hooks still running, since no report will
+   * follow; and an exit code of 0 becomes 1, since the shutdown did not finish.
+   */
+  #traceExits(): void {
+    if (this.#exitHandler) return
+    this.#exitHandler = (code: number) => {
+      if (this.#exiting) return
+      const waiting = this.#waiting()
+      if (waiting.length === 0) return
+      const where = waiting.map((p) => {
+        const status = p.status?.()
+        if (!status) return 'a shutdown'
+        return `state ${status.state}, ${status.hooks.length > 0 ? `hooks running: ${status.hooks.join(', ')}` : 'no hook running'}`
+      })
+      const honest = code === 0 ? 1 : code
+      if (code === 0) this.#proc.exitCode = honest
+      this.#proc.stderr(`[lastcall] the process is exiting with code ${honest}${code === 0 ? ' (process.exit(0) was called)' : ''} before its shutdown finished (${where.join('; ')}): something called process.exit(); no report was made`)
+    }
+    this.#proc.on('exit', this.#exitHandler)
   }
 
   #listenToManager(): void {
@@ -193,7 +349,7 @@ class ProcessCoordinator implements ProcessHost {
     // `clusterPrimary()` sends the same to its workers.
     this.#messageHandler = (message: unknown) => {
       if (message !== SHUTDOWN_MESSAGE) return
-      if ([...this.#running.values()].some((code) => code === undefined)) return
+      if (this.#waiting().length > 0) return
       this.#start({ type: 'message', message: 'shutdown' }, (p) => p.signals.length > 0)
     }
     process.on('message', this.#messageHandler)
@@ -214,7 +370,7 @@ class ProcessCoordinator implements ProcessHost {
     const message = error instanceof Error ? error.message : String(error)
     this.#start({ type: 'error', reason: `${kind}: ${message}` }, (p) => p.crashed !== undefined)
     // Nothing left to drain (every shutdown already over): exit now.
-    if (![...this.#running.values()].some((code) => code === undefined)) process.exit(this.#exitCode)
+    if (this.#waiting().length === 0) this.#exit(this.#exitCode)
   }
 
   #listenToCrashes(): void {
@@ -223,8 +379,8 @@ class ProcessCoordinator implements ProcessHost {
       exception: (error) => this.#onCrash('uncaughtException', error),
       rejection: (reason) => this.#onCrash('unhandledRejection', reason),
     }
-    process.on('uncaughtException', this.#crashHandlers.exception)
-    process.on('unhandledRejection', this.#crashHandlers.rejection)
+    this.#proc.on('uncaughtException', this.#crashHandlers.exception)
+    this.#proc.on('unhandledRejection', this.#crashHandlers.rejection)
   }
 
   #refresh(): void {
@@ -232,7 +388,7 @@ class ProcessCoordinator implements ProcessHost {
     for (const p of this.#participants) for (const s of p.signals) wanted.add(s)
     for (const [signal, handler] of this.#signalHandlers) {
       if (wanted.has(signal)) continue
-      process.removeListener(signal, handler)
+      this.#proc.removeListener(signal, handler)
       this.#signalHandlers.delete(signal)
     }
     if (this.#messageHandler && ![...this.#participants].some((p) => p.signals.length > 0)) {
@@ -240,10 +396,25 @@ class ProcessCoordinator implements ProcessHost {
       this.#messageHandler = undefined
     }
     if (this.#crashHandlers && ![...this.#participants].some((p) => p.crashed)) {
-      process.removeListener('uncaughtException', this.#crashHandlers.exception)
-      process.removeListener('unhandledRejection', this.#crashHandlers.rejection)
+      this.#proc.removeListener('uncaughtException', this.#crashHandlers.exception)
+      this.#proc.removeListener('unhandledRejection', this.#crashHandlers.rejection)
       this.#crashHandlers = undefined
     }
+    if (this.#exitHandler && this.#participants.size === 0) {
+      this.#proc.removeListener('exit', this.#exitHandler)
+      this.#exitHandler = undefined
+    }
+  }
+}
+
+/** What this process can see of its platform, read from the files Linux exposes. */
+function readFacts(): PlatformFacts {
+  return {
+    clusterWorker: cluster.isWorker,
+    files: { dockerenv: existsSync('/.dockerenv'), containerenv: existsSync('/run/.containerenv') },
+    cgroup: [readText('/proc/self/cgroup'), readText('/proc/1/cgroup')].filter((t) => t !== undefined).join('\n') || undefined,
+    mountinfo: readText('/proc/self/mountinfo'),
+    ancestors: ancestors(process.ppid, 2),
   }
 }
 
@@ -357,8 +528,12 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
   if (typeof options !== 'object' || options === null) throw new LastcallOptionError('options', options, 'an object or undefined')
   assertKnownKeys('', options, CLUSTER_KEYS)
   if (!cluster.isPrimary) throw new LastcallError('LASTCALL_INVALID_STATE', 'lastcall: clusterPrimary() runs in the cluster primary; workers use createShutdown()')
-  const signals = options.signals === undefined ? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[]) : assertSignalList('signals', options.signals)
-  const notify = options.notifyWorkers === undefined || options.notifyWorkers === 'message' ? 'message' : assertSignalList('notifyWorkers', [options.notifyWorkers])[0]!
+  const signals = options.signals === undefined ? (['SIGTERM', 'SIGINT'] as const) : assertStopSignals('signals', options.signals)
+  let notify: NodeJS.Signals | 'message' = 'message'
+  if (options.notifyWorkers !== undefined && options.notifyWorkers !== 'message') {
+    assertStopSignal('notifyWorkers', options.notifyWorkers)
+    notify = options.notifyWorkers
+  }
   const timeoutMs = options.timeoutMs ?? 30_000
   assertDuration('timeoutMs', timeoutMs, { allowZero: false })
   const exit = options.exit ?? true
@@ -438,10 +613,4 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
       handlers.clear()
     },
   }
-}
-
-function assertSignalList(option: string, value: unknown): NodeJS.Signals[] {
-  const ok = Array.isArray(value) && value.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s) && s !== 'SIGKILL' && s !== 'SIGSTOP')
-  if (!ok) throw new LastcallOptionError(option, value, 'catchable signal names such as "SIGTERM"')
-  return value as NodeJS.Signals[]
 }

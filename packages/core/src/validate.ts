@@ -29,3 +29,35 @@ export function assertName(option: string, value: unknown): asserts value is str
     throw new LastcallOptionError(option, value, 'a name of 1 to 64 letters, digits, ".", "-" or "_", starting with a letter or digit')
   }
 }
+
+/**
+ * The signals that supervisors, terminals and process managers send to stop
+ * or restart a process: SIGTERM (Kubernetes, Docker, systemd, `node --watch`),
+ * SIGINT (Ctrl-C, PM2), SIGHUP (a closed terminal), SIGQUIT, SIGUSR1 and
+ * SIGUSR2 (nodemon restarts with SIGUSR2), SIGBREAK (Ctrl-Break on Windows).
+ * Any other signal is either never sent to stop a process (SIGCHLD, SIGWINCH,
+ * SIGPIPE...), a fault of the process itself (SIGSEGV, SIGBUS...) or cannot be
+ * caught at all (SIGKILL, SIGSTOP).
+ */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGBREAK'])
+
+const STOP_SIGNAL_LIST = STOP_SIGNALS.join(', ')
+
+/** One signal that stops a process (see `STOP_SIGNALS`). */
+export function assertStopSignal(option: string, value: unknown): asserts value is NodeJS.Signals {
+  if (typeof value !== 'string' || !(STOP_SIGNALS as readonly string[]).includes(value)) {
+    throw new LastcallOptionError(option, value, `one of the signals that stop a process (${STOP_SIGNAL_LIST})`)
+  }
+}
+
+/** A list of distinct signals that stop a process; `[]` is allowed. The one check for every signal option. */
+export function assertStopSignals(option: string, value: unknown): readonly NodeJS.Signals[] {
+  if (!Array.isArray(value)) throw new LastcallOptionError(option, value, `an array of signals that stop a process (${STOP_SIGNAL_LIST}), or [] for none`)
+  const seen = new Set<unknown>()
+  value.forEach((name: unknown, i) => {
+    assertStopSignal(`${option}[${i}]`, name)
+    if (seen.has(name)) throw new LastcallOptionError(`${option}[${i}]`, name, 'a signal not already listed')
+    seen.add(name)
+  })
+  return value as NodeJS.Signals[]
+}

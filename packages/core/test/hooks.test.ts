@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { delay } from '../src/clock.js'
+import { delay, systemClock } from '../src/clock.js'
 import { HookRunner } from '../src/hooks.js'
 import { DEFAULT_PHASES } from '../src/options.js'
 import { FakeClock } from './fakeClock.js'
@@ -96,5 +96,25 @@ describe('HookContext deadline', () => {
     await clock.advance(1500)
     await runner.runFrom('cleanup', trigger)
     expect(context!.timeLeftMs).toBe(0)
+  })
+})
+
+describe('HookRunner outcomes', () => {
+  it('reports a hook that blocks the event loop past its timeout as timed out, with its real duration', async () => {
+    const runner = new HookRunner(DEFAULT_PHASES, 5000, systemClock, () => {})
+    runner.begin(systemClock.now())
+    runner.add('blocker', () => {
+      const until = performance.now() + 120
+      while (performance.now() < until) {
+        // Synchronous work: the timeout's timer cannot fire meanwhile.
+      }
+    }, { timeoutMs: 30 })
+    runner.add('quick', () => {}, { phase: 'stores', timeoutMs: 30 })
+    await runner.runFrom('cleanup', { type: 'manual', reason: 'test' })
+    const [blocker, quick] = runner.results()
+    expect(blocker).toMatchObject({ name: 'blocker', outcome: 'timeout' })
+    expect(blocker!.durationMs).toBeGreaterThanOrEqual(120)
+    expect(blocker!.error).toMatch(/^lastcall: shutdown hook "blocker" did not finish within 30 ms: it returned after \d+ ms \(it blocked the event loop past its timeout\)$/)
+    expect(quick).toMatchObject({ name: 'quick', outcome: 'ok' })
   })
 })

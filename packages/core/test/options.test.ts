@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createShutdown, LastcallOptionError } from '../src/index.js'
+import { clusterPrimary, createShutdown, LastcallOptionError } from '../src/index.js'
 
 const base = { signals: [], exit: false, logger: false } as const
 
@@ -105,5 +105,39 @@ describe('createShutdown options', () => {
     // Bounded by timeoutMs (4000), not the hook's own 60 s; the drain with no server took a few ms.
     expect(left).toBeGreaterThan(3500)
     expect(left).toBeLessThanOrEqual(4000)
+  })
+})
+
+describe('createShutdown options that cannot work', () => {
+  it('accepts only the signals sent to stop a process, with one rule for controllers and the cluster primary', () => {
+    for (const signal of ['SIGCHLD', 'SIGWINCH', 'SIGPIPE', 'SIGSEGV', 'SIGKILL', 'SIGSTOP', 'SIGALRM']) {
+      const error = optionError(() => createShutdown({ ...base, signals: ['SIGTERM', signal] }))
+      expect(error.option).toBe('signals[1]')
+      expect(error.message).toBe(`lastcall: option "signals[1]" must be one of the signals that stop a process (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGBREAK); received "${signal}"`)
+    }
+    expect(createShutdown({ ...base, signals: ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] }).options.signals).toHaveLength(5)
+    expect(optionError(() => clusterPrimary({ signals: ['SIGWINCH'] })).option).toBe('signals[0]')
+    expect(optionError(() => clusterPrimary({ notifyWorkers: 'SIGKILL' })).option).toBe('notifyWorkers')
+    expect(optionError(() => clusterPrimary({ signals: ['SIGTERM', 'SIGTERM'] })).message).toContain('not already listed')
+  })
+
+  it('warns at creation when idleLingerMs is above drainTimeoutMs, and derives a linger that fits a short drain', () => {
+    const warnings: string[] = []
+    const logger = { info() {}, warn: (_fields: unknown, message: string) => warnings.push(message), error() {} }
+    createShutdown({ ...base, logger, idleLingerMs: 5000, drainTimeoutMs: 3000 })
+    expect(warnings).toEqual([
+      'idleLingerMs (5000 ms) is above drainTimeoutMs (3000 ms): every connection still idle at the drain is cut at the deadline and counted as forced, so the shutdown exits 1. Lower idleLingerMs below 3000 ms or raise drainTimeoutMs above 5000 ms',
+    ])
+    createShutdown({ ...base, logger, idleLingerMs: 3000, drainTimeoutMs: 3000 })
+    expect(warnings).toHaveLength(1)
+    expect(createShutdown({ ...base, drainTimeoutMs: 300 }).options.idleLingerMs).toBe(150)
+    expect(createShutdown({ ...base, drainTimeoutMs: 300, idleLingerMs: 200 }).options.idleLingerMs).toBe(200)
+  })
+
+  it('rejects handler() without a function at once, not at the first request', () => {
+    const s = createShutdown({ ...base })
+    const error = optionError(() => s.handler(undefined as never))
+    expect(error.option).toBe('handler(handler)')
+    expect(error.message).toBe('lastcall: option "handler(handler)" must be a request listener, a function (req, res) => void; received undefined')
   })
 })
