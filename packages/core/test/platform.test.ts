@@ -136,7 +136,7 @@ describe('ShutdownController on a platform', () => {
     return {
       env, platform: 'linux', pid: 4242, nodeVersion: '20.20.2', participants,
       register: (p) => (participants.push(p), () => {}),
-      finished: () => {}, started: () => {}, notifyReady: () => {}, notifyStopping: () => {}, facts: () => f,
+      finished: () => {}, started: () => {}, notifyReady: () => {}, notifyStopping: () => {}, facts: () => f, stderr: () => {},
     }
   }
 
