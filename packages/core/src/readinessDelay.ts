@@ -49,10 +49,27 @@ const QUIET_GAPS = 3
 export const QUIET_FLOOR_MS = 500
 /** A prober not seen for this many of its intervals is taken to have stopped probing. */
 const PROBER_STALE_INTERVALS = 3
-/** Probers silent for longer than this are forgotten. */
-const PROBER_FORGET_MS = 60_000
+/**
+ * Probers that probe periodically, the only ones waited for. Balancers are a
+ * handful per service; the bound keeps a flood of `/readyz` requests (the
+ * endpoint is usually reachable by anyone) from growing the table.
+ */
+export const MAX_PROBERS = 64
+/** Sources seen once, candidates to become probers on their second probe: the oldest is forgotten first. */
+export const MAX_CANDIDATES = 256
+/** A prober is its address and the first characters of its User-Agent: enough to tell balancers apart, never kilobytes per key. */
+export const MAX_USER_AGENT_CHARS = 128
+/** A second probe this long after the first starts over as a first one: no balancer probes that rarely (AWS ALB's default is every 30 s). */
+const CANDIDATE_FORGET_MS = 60_000
 /** Weight of the newest gap in the moving averages. */
 const ALPHA = 0.2
+
+/** The key of a prober: its remote address and its User-Agent, cut to `MAX_USER_AGENT_CHARS`. */
+export function proberKey(address: string | undefined, userAgent: string | undefined): string {
+  const from = String(address)
+  if (userAgent === undefined) return from
+  return `${from} ${userAgent.length > MAX_USER_AGENT_CHARS ? userAgent.slice(0, MAX_USER_AGENT_CHARS) : userAgent}`
+}
 
 interface Prober {
   lastSeen: number
@@ -67,11 +84,16 @@ interface Prober {
  * explains the rule.
  *
  * In normal operation it costs one clock read and a few arithmetic
- * operations per request; probers are a small map keyed by address and user agent.
+ * operations per request. Each probe costs a lookup in two bounded maps:
+ * sources seen once (`MAX_CANDIDATES`, oldest forgotten first) and probers
+ * seen at least twice (`MAX_PROBERS`); a newcomer takes the place of a prober
+ * that stopped probing or was answered, never of one still being waited for.
  */
 export class AdaptiveDelay {
   readonly #o: AdaptiveDelayOptions
   readonly #probers = new Map<string, Prober>()
+  /** Sources seen once, with when. */
+  readonly #candidates = new Map<string, number>()
   #lastArrival: number | undefined
   #gapMs: number | undefined
   #shutdownAt: number | undefined
@@ -100,9 +122,9 @@ export class AdaptiveDelay {
     const now = this.#o.clock.now()
     let p = this.#probers.get(prober)
     if (p === undefined) {
-      if (this.#probers.size > 64) this.#forget(now)
-      p = { lastSeen: now, intervalMs: undefined, answeredNotReady: false }
-      this.#probers.set(prober, p)
+      p = this.#promote(prober, now)
+      // A source seen once is no balancer yet (see `#stale`): nothing to wait for.
+      if (p === undefined) return
     } else {
       const gap = now - p.lastSeen
       p.intervalMs = p.intervalMs === undefined ? gap : p.intervalMs + ALPHA * (gap - p.intervalMs)
@@ -113,6 +135,11 @@ export class AdaptiveDelay {
       this.#o.emit({ type: 'probe-answered', atMs: Math.round(now - this.#shutdownAt), prober, probersPending: this.#pendingProbers(now) })
       this.#wake?.()
     }
+  }
+
+  /** How many probe sources are remembered right now (probers and candidates), bounded by `MAX_PROBERS` + `MAX_CANDIDATES`. */
+  get sources(): number {
+    return this.#probers.size + this.#candidates.size
   }
 
   /** The quiet window for the traffic seen so far. */
@@ -195,8 +222,40 @@ export class AdaptiveDelay {
     return next
   }
 
-  #forget(now: number): void {
-    for (const [key, p] of this.#probers) if (now - p.lastSeen > PROBER_FORGET_MS) this.#probers.delete(key)
+  /**
+   * A source not yet a prober: on its first probe it becomes a candidate; on
+   * its second, a prober with an interval, if there is room (a full table
+   * gives up the first entry it holds that is no longer waited for: silent
+   * for three intervals, or already answered 'not ready').
+   */
+  #promote(key: string, now: number): Prober | undefined {
+    const firstSeen = this.#candidates.get(key)
+    if (firstSeen === undefined || now - firstSeen > CANDIDATE_FORGET_MS) {
+      // Deleted first, so a candidate seen again moves to the end of the eviction order.
+      this.#candidates.delete(key)
+      if (this.#candidates.size >= MAX_CANDIDATES) this.#candidates.delete(this.#candidates.keys().next().value!)
+      this.#candidates.set(key, now)
+      return undefined
+    }
+    if (this.#probers.size >= MAX_PROBERS && !this.#evictOne(now)) {
+      this.#candidates.set(key, now)
+      return undefined
+    }
+    this.#candidates.delete(key)
+    const p: Prober = { lastSeen: now, intervalMs: now - firstSeen, answeredNotReady: false }
+    this.#probers.set(key, p)
+    return p
+  }
+
+  /** Bounded by `MAX_PROBERS`, and only when a newcomer needs the room. */
+  #evictOne(now: number): boolean {
+    for (const [key, p] of this.#probers) {
+      if (p.answeredNotReady || this.#stale(p, now)) {
+        this.#probers.delete(key)
+        return true
+      }
+    }
+    return false
   }
 
   async #sleep(ms: number, signal: AbortSignal): Promise<void> {

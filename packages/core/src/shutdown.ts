@@ -11,7 +11,7 @@ import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { errorMessage, toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
 import { Probes, type ProbeRequest, type ProbeResponse } from './probes.js'
-import { AdaptiveDelay, type DelayDecision } from './readinessDelay.js'
+import { AdaptiveDelay, proberKey, type DelayDecision } from './readinessDelay.js'
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { triggerLabel } from './report.js'
@@ -373,8 +373,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const kind = this.#options.probes === false ? undefined : this.#probes.kindOf(req.url)
     if (kind === undefined) return adaptive.observeRequest()
     if (kind !== 'readiness') return
-    const agent = req.headers['user-agent']
-    adaptive.observeProbe(agent === undefined ? String(req.socket.remoteAddress) : `${req.socket.remoteAddress} ${agent}`, this.isReady)
+    adaptive.observeProbe(proberKey(req.socket.remoteAddress, req.headers['user-agent']), this.isReady)
   }
 
   #maybeReady(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AdaptiveDelay, type DelayDecision, type DelayRule } from '../src/readinessDelay.js'
+import { AdaptiveDelay, MAX_CANDIDATES, MAX_PROBERS, MAX_USER_AGENT_CHARS, proberKey, type DelayDecision, type DelayRule } from '../src/readinessDelay.js'
 import { FakeClock } from './fakeClock.js'
 
 function setup({ minMs = 0, maxMs = 10_000, kubernetes = false } = {}) {
@@ -125,5 +125,45 @@ describe('AdaptiveDelay', () => {
     const waiting = s.delay.wait(s.clock.now(), abort.signal)
     abort.abort(new Error('timed out'))
     await expect(waiting).rejects.toThrow('timed out')
+  })
+})
+
+describe('AdaptiveDelay under a probe flood', () => {
+  it('keys a prober by its address and at most 128 characters of its User-Agent', () => {
+    expect(proberKey('10.0.0.7', 'x'.repeat(8192))).toBe(`10.0.0.7 ${'x'.repeat(MAX_USER_AGENT_CHARS)}`)
+    expect(proberKey('10.0.0.7', 'kube-probe/1.30')).toBe('10.0.0.7 kube-probe/1.30')
+    expect(proberKey('10.0.0.7', undefined)).toBe('10.0.0.7')
+  })
+
+  it('remembers a bounded number of sources whatever a single client sends', async () => {
+    const s = setup()
+    for (let i = 0; i < 15_000; i++) {
+      s.delay.observeProbe(proberKey('203.0.113.9', `${i}${'x'.repeat(8192)}`), true)
+      // Every other source probes twice: it becomes a prober, which the table also bounds.
+      if (i % 2 === 0) s.delay.observeProbe(proberKey('203.0.113.9', `${i}${'x'.repeat(8192)}`), true)
+      if (i % 100 === 0) await s.clock.advance(1)
+    }
+    expect(s.delay.sources).toBeLessThanOrEqual(MAX_PROBERS + MAX_CANDIDATES)
+  })
+
+  it('still waits for a balancer it knew before the flood, and ends when it is answered "not ready"', async () => {
+    const s = setup()
+    for (let i = 0; i < 3; i++) {
+      s.delay.observeProbe('10.0.0.2 haproxy', true)
+      await s.clock.advance(1000)
+    }
+    // A flood of sources that each probe twice, a millisecond apart: they fill the table of probers.
+    for (let i = 0; i < 5000; i++) {
+      s.delay.observeProbe(`203.0.113.9 flood-${i}`, true)
+      s.delay.observeProbe(`203.0.113.9 flood-${i}`, true)
+      if (i % 50 === 0) await s.clock.advance(1)
+    }
+    s.start()
+    await s.clock.advance(1000)
+    expect(s.result()).toBeUndefined()
+    s.delay.observeProbe('10.0.0.2 haproxy', false)
+    await s.clock.advance(0)
+    expect(s.result()?.rule).toBe('quiet')
+    expect(s.decisions.find((d) => d.type === 'probe-answered')).toMatchObject({ prober: '10.0.0.2 haproxy', probersPending: 0 })
   })
 })
