@@ -40,7 +40,8 @@ export function registerHook(
   fn: (context: HookContext, name: string) => Promise<void>,
   extra: readonly string[] = [],
 ): () => void {
-  if (typeof host !== 'object' || host === null || typeof host.onShutdown !== 'function') {
+  // The Express and Koa adapters' controller is a middleware function that is also the controller (asController).
+  if ((typeof host !== 'object' && typeof host !== 'function') || host === null || typeof host.onShutdown !== 'function') {
     throw new LastcallOptionError(`${where}(controller)`, host, 'a shutdown controller (createShutdown() from @lastcall/core)')
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {

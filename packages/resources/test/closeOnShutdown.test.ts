@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { createShutdown, LastcallOptionError } from '@lastcall/core'
+import { asController, createShutdown, LastcallOptionError } from '@lastcall/core'
 import { closeOnShutdown } from '@lastcall/resources'
 
 function quiet() {
@@ -35,6 +35,13 @@ describe('closeOnShutdown', () => {
     expect(byName.last).toMatchObject({ outcome: 'ok' })
     expect(ran).toBe(true)
     expect(report.exitCode).toBe(1)
+  })
+
+  it('takes an adapter\'s controller, a middleware function that is also the controller (found by the packed-tarball consumer test)', async () => {
+    const shutdown = asController(() => {}, quiet())
+    closeOnShutdown(shutdown, { close: async () => {} }, { name: 'store' })
+    const report = await shutdown.shutdown()
+    expect(report.hooks).toEqual([expect.objectContaining({ name: 'store', outcome: 'ok' })])
   })
 
   it('calls force() when the hook times out', async () => {
