@@ -205,6 +205,17 @@ describe('checkConfig', () => {
     expect(r.timings[0]).toMatchObject({ timeoutMs: 9000, readinessDelayMaxMs: 2250, neededMs: 10_000 })
   })
 
+  it('follows core\'s platform defaults: with no grace period given, a Dockerfile is fine when lastcall fits itself into Docker\'s 10 s, and warned about when the app fixes timeoutMs', async () => {
+    const file = broken('docker/Dockerfile', [[/\nENV LASTCALL_GRACE_PERIOD_MS=\d+/, '']])
+    const fixed = await checkConfig({ paths: [file], ...recipeApp })
+    expect(codes(fixed, 'warning')).toEqual(['docker-default-grace'])
+    expect(fixed.warnings[0]!.message).toContain("Docker's default is 10 s, shorter than readiness delay up to 6.25 s + drain 9.375 s + hooks 9.375 s + margin 1 s = 26 s")
+    const fitted = await checkConfig({ paths: [file] })
+    expect(fitted.errors).toEqual([])
+    expect(fitted.warnings).toEqual([])
+    expect(fitted.timings[0]!.neededMs).toBeLessThanOrEqual(10_000)
+  })
+
   it('reports options lastcall would refuse in that environment', async () => {
     const file = broken('kubernetes/deployment.yaml', [['value: "40000"', 'value: "40s"']])
     const r = await checkConfig({ paths: [file], ...recipeApp })

@@ -66,7 +66,8 @@ export function checkCompose(doc: Obj, file: string, app: AppSettings, findings:
         graceValue: (ms) => `${Math.ceil(ms / 1000)}s`,
         beforeSignalMs: 0,
         stopSignal: typeof service.stop_signal === 'string' ? normalizeSignal(service.stop_signal) : 'SIGTERM',
-        env: environment(service.environment),
+        // lastcall recognises a container from its cgroup and mounts; `container` stands in for them here.
+        env: { container: 'docker', ...environment(service.environment) },
         command,
         signalsMainOnly: true,
         scriptDirs: typeof build === 'string' ? [join(dirname(file), build), dirname(file)] : [dirname(file)],

@@ -38,7 +38,8 @@ export function checkDockerfile(text: string, file: string, app: AppSettings, fi
   })
   const stage = all.slice(start)
   const last = (keyword: string): Instruction | undefined => stage.filter((i) => i.getKeyword() === keyword).at(-1)
-  const env: Record<string, string | undefined> = {}
+  // What the app sees of its container (lastcall reads the cgroup and mounts; \`container\` stands in for them here).
+  const env: Record<string, string | undefined> = { container: 'docker' }
   for (const instruction of stage) {
     if (instruction.getKeyword() !== 'ENV') continue
     for (const p of (instruction as unknown as { getProperties(): Array<{ getName(): string; getValue(): string | null }> }).getProperties()) {
@@ -79,14 +80,19 @@ export function checkDockerfile(text: string, file: string, app: AppSettings, fi
   if (!result) return []
   const { timing, budget } = result
   const needed = timing.neededMs
-  if (budget.gracePeriodMs === undefined) {
-    findings.warn(
-      where,
-      'docker-default-grace',
-      `Nothing here says the grace period: Docker's default is ${seconds(DOCKER_DEFAULT_GRACE_MS)}, shorter than readiness delay up to ${seconds(budget.readinessDelayMaxMs)} + drain ${seconds(budget.drainTimeoutMs)} + hooks ${seconds(budget.hooksMs)} + margin ${seconds(budget.marginMs)} = ${seconds(needed)}.`,
-      `Run with \`docker run --stop-timeout ${Math.ceil(needed / 1000)}\` (Compose: stop_grace_period: ${Math.ceil(needed / 1000)}s) and say so with ENV LASTCALL_GRACE_PERIOD_MS=${Math.ceil(needed / 1000) * 1000}.`,
-    )
-  } else {
+  if (env.LASTCALL_GRACE_PERIOD_MS === undefined) {
+    // The grace period is `docker run --stop-timeout`'s; lastcall (platform: 'auto') assumes Docker's default.
+    timing.gracePeriodMs = DOCKER_DEFAULT_GRACE_MS
+    timing.gracePeriodFrom = "Docker's default stop timeout, unless docker run --stop-timeout says otherwise"
+    if (needed > DOCKER_DEFAULT_GRACE_MS) {
+      findings.warn(
+        where,
+        'docker-default-grace',
+        `Nothing here says the grace period: Docker's default is ${seconds(DOCKER_DEFAULT_GRACE_MS)}, shorter than readiness delay up to ${seconds(budget.readinessDelayMaxMs)} + drain ${seconds(budget.drainTimeoutMs)} + hooks ${seconds(budget.hooksMs)} + margin ${seconds(budget.marginMs)} = ${seconds(needed)}.`,
+        `Run with \`docker run --stop-timeout ${Math.ceil(needed / 1000)}\` (Compose: stop_grace_period: ${Math.ceil(needed / 1000)}s) and say so with ENV LASTCALL_GRACE_PERIOD_MS=${Math.ceil(needed / 1000) * 1000}.`,
+      )
+    }
+  } else if (budget.gracePeriodMs !== undefined) {
     timing.gracePeriodMs = budget.gracePeriodMs
     timing.gracePeriodFrom = 'ENV LASTCALL_GRACE_PERIOD_MS; docker run --stop-timeout must match'
     if (budget.gracePeriodMs < needed) {

@@ -49,7 +49,8 @@ export function checkSystemd(text: string, file: string, app: AppSettings, findi
   const s = unitSection(text, 'Service')
   const one = (key: string): string | undefined => s.get(key)?.at(-1)
   const where = '[Service]'
-  const env: Record<string, string | undefined> = {}
+  // systemd gives every service an INVOCATION_ID, which is how lastcall recognises it.
+  const env: Record<string, string | undefined> = { INVOCATION_ID: '0' }
   for (const line of s.get('Environment') ?? []) {
     for (const assignment of splitWords(line)) {
       const eq = assignment.indexOf('=')
