@@ -25,16 +25,24 @@ function readEnvFile(): Record<string, string> {
 
 const file = readEnvFile()
 
-function service(key: 'PG' | 'REDIS' | 'AMQP', label: string): Service {
-  const url = process.env[`LASTCALL_${key}_URL`] ?? file[`LASTCALL_${key}_URL`]
+function service(key: 'PG' | 'REDIS' | 'AMQP' | 'MEMCACHED' | 'ETCD' | 'KAFKA' | 'SQS', label: string, variable = `LASTCALL_${key}_URL`): Service {
+  const url = process.env[variable] ?? file[variable]
   if (url) return { url, skip: undefined }
-  const reason = process.env[`LASTCALL_SKIP_${key}`] ?? file[`LASTCALL_SKIP_${key}`] ?? `LASTCALL_${key}_URL is not set (run scripts/services.sh start)`
+  const reason = process.env[`LASTCALL_SKIP_${key}`] ?? file[`LASTCALL_SKIP_${key}`] ?? `${variable} is not set (run scripts/services.sh start)`
   return { url: undefined, skip: `SKIPPED: no ${label}: ${reason}` }
 }
 
 export const pg = service('PG', 'PostgreSQL')
 export const redis = service('REDIS', 'Redis')
 export const amqp = service('AMQP', 'RabbitMQ')
+export const memcached = service('MEMCACHED', 'memcached')
+export const etcd = service('ETCD', 'etcd')
+/** librdkafka's mock cluster: an emulator, no Kafka broker package exists here. */
+export const kafka = service('KAFKA', 'Kafka (librdkafka mock cluster)', 'LASTCALL_KAFKA_BROKERS')
+/** The mock cluster's binary, for a test that needs a cluster of its own to stop. */
+export const kafkaMock = service('KAFKA', 'the kafka-mock binary', 'LASTCALL_KAFKA_MOCK')
+/** moto_server: an emulator of the SQS API. */
+export const sqs = service('SQS', 'SQS (moto_server emulator)')
 
 /** A describe title that carries the skip reason when a server is missing. */
 export function needs(title: string, ...services: Service[]): string {
