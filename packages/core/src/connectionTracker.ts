@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import { Server as HttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Http2Session, IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from 'node:http2'
+import { Server as HttpsServer } from 'node:https'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
 import type { Clock, TimerHandle } from './clock.js'
@@ -32,6 +33,12 @@ interface ConnectionRecord {
   lastActive: number
   /** The newest response still in flight, so the drain can ask it to close the connection. */
   response: ServerResponse | undefined
+  /**
+   * The response the drain gave `Connection: close`. Only the newest response
+   * of a connection may carry it: Node closes the socket after that response,
+   * and pipelined requests queued behind it would be dropped.
+   */
+  closing: ServerResponse | undefined
   cause: CloseCause | undefined
 }
 
@@ -100,12 +107,33 @@ export interface TrackerOptions {
   onRequest?: ((req: ArrivingRequest) => void) | undefined
   /** Called when a request passes its deadline, before it is answered or cut off. */
   onRequestTimeout?: (req: { method?: string | undefined; url?: string | undefined }) => void
+  /**
+   * Whether a request arriving now is to be rejected (503). Asked for
+   * requests that carry `Expect: 100-continue`, so they are refused before
+   * the client is invited to send its body.
+   */
+  shouldReject?: (() => boolean) | undefined
+  /** Whether a URL is one of the probe endpoints: their responses never carry the keep-alive hint. */
+  isProbe?: ((url: string | undefined) => boolean) | undefined
 }
 
 /** Sent when a request passes `requestTimeoutMs`, and by adapters for requests they reject. */
 export const RETRY_AFTER_SECONDS = 1
 
 const TIMED_OUT_BODY = 'Service Unavailable: request deadline passed\n'
+const REJECTED_BODY = 'Service Unavailable: shutting down\n'
+
+/**
+ * Advertised on keep-alive responses from the moment readiness fails. One
+ * second is the only value every common Node client reads as "do not reuse
+ * this socket": Node's \`http.Agent\` subtracts a 1 s buffer from the hint
+ * (\`agentKeepAliveTimeoutBuffer\` on 22.20+/24.7+) and does not keep a
+ * socket whose remaining time is 0; undici (\`fetch\`) subtracts 2 s
+ * (\`keepAliveTimeoutThreshold\`, 1 s in undici 5) and marks the socket for
+ * closing. Those clients then close the socket themselves after the
+ * response, so the drain never has to close it under them.
+ */
+const KEEP_ALIVE_HINT = 'timeout=1'
 
 /** The answer to a WebSocket (or other) upgrade asked for on a keep-alive connection during the drain. */
 const UPGRADE_REFUSED =
@@ -152,8 +180,11 @@ export class ConnectionTracker {
   /** TLS connections before their handshake, keyed by remote address and port. */
   readonly #handshaking = new Map<string, Socket>()
   readonly #servers: ServerEntry[] = []
+  /** Responses the server cut or could never send: never counted as aborted by the client. */
+  readonly #refused = new WeakSet<ServerResponse>()
   #inFlight = 0
   #counting = false
+  #hinting = false
   #draining = false
   #forcing = false
   #sweepTimer: TimerHandle | undefined
@@ -233,6 +264,11 @@ export class ConnectionTracker {
     // Likewise: with no `upgrade` listener at all, Node serves an upgrade
     // request as an ordinary request, and that must stay so.
     listenAlongside(server, 'upgrade', this.#onUpgrade)
+    if (server instanceof HttpServer || server instanceof HttpsServer) {
+      this.#answerExpectContinue(server)
+      // Node answers these itself (503) without a \`request\` event: see \`#oneMoreRequest\`.
+      server.on('dropRequest', this.#onDropRequest)
+    }
     // Only HTTP/2 servers emit these; `http`/`https` servers never do.
     server.on('session', this.#onSession)
     server.prependListener('stream', this.#onStream)
@@ -247,6 +283,16 @@ export class ConnectionTracker {
   /** From now on, requests and responses are counted for the report. */
   startCounting(): void {
     this.#counting = true
+  }
+
+  /**
+   * Readiness fails from now on: requests are counted, and keep-alive
+   * responses advertise \`Keep-Alive: timeout=1\` (see \`KEEP_ALIVE_HINT\`), so
+   * clients that honour it retire their sockets before the drain closes them.
+   */
+  leaving(): void {
+    this.startCounting()
+    this.#hinting = true
   }
 
   /**
@@ -281,15 +327,20 @@ export class ConnectionTracker {
     this.#draining = true
     this.startCounting()
     const now = this.#clock.now()
-    for (const entry of this.#servers) stopListening(entry)
+    for (const entry of this.#servers) {
+      stopListening(entry)
+      oneMoreRequest(entry.server)
+    }
     this.connections.openAtDrain = this.open
     this.requests.inFlightAtDrain = this.#inFlight
     for (const record of this.#records.values()) {
       if (record.kind === 'h2') {
         this.#goAway(record)
       } else if (record.inFlight > 0) {
+        // The newest response only: one whose head already went out keeps
+        // its socket usable for the linger after it ends (\`#responseClosed\`).
         const res = record.response
-        if (res !== undefined && !res.headersSent) res.setHeader('Connection', 'close')
+        if (res !== undefined && !res.headersSent) this.#closeAfter(record, res)
       } else {
         // Whether it was idle for a minute or a millisecond is not known
         // (normal operation reads no clock), so every idle connection
@@ -330,6 +381,12 @@ export class ConnectionTracker {
       // Connections accepted before `attach()` are unknown to the tracker.
       ;(entry.server as Partial<HttpServer>).closeAllConnections?.()
     }
+    // Destroyed sockets emit \`close\` only on a later tick: they are gone
+    // already for \`open\`, \`openByKind()\` and \`inFlight\`, before \`closing\`.
+    this.#records.clear()
+    this.#handshaking.clear()
+    this.#accepted = undefined
+    this.#inFlight = 0
     const drained = this.#drained
     this.#drained = undefined
     drained?.()
@@ -374,7 +431,7 @@ export class ConnectionTracker {
 
   #adoptSession(session: Http2Session): ConnectionRecord {
     const record: ConnectionRecord = {
-      socket: undefined, session, kind: 'h2', inFlight: 0, lastActive: 0, response: undefined, cause: undefined,
+      socket: undefined, session, kind: 'h2', inFlight: 0, lastActive: 0, response: undefined, closing: undefined, cause: undefined,
     }
     this.#records.set(session, record)
     this.#sessions.set(session, record)
@@ -413,9 +470,11 @@ export class ConnectionTracker {
   }
 
   #streamClosed(stream: ServerHttp2Stream): void {
-    this.#inFlight--
     this.#clearDeadline(stream)
-    if (this.#counting && !this.#forcing) {
+    // Counted as forced, and no longer in flight, since \`force()\`.
+    if (this.#forcing) return
+    this.#inFlight--
+    if (this.#counting) {
       if (streamCompleted(stream)) this.requests.completed++
       else this.requests.aborted++
     }
@@ -450,6 +509,13 @@ export class ConnectionTracker {
     socket.end(UPGRADE_REFUSED, () => socket.destroy())
   }
 
+  /** A request Node refused by itself (\`maxRequestsPerSocket\`), its handler never run. */
+  readonly #onDropRequest = (): void => {
+    if (!this.#counting) return
+    this.requests.arrivedDuringShutdown++
+    this.requests.rejected++
+  }
+
   readonly #onTlsConnection = (raw: Socket): void => {
     this.#handshaking.set(addressKey(raw), raw)
     raw.on('close', this.#onRawClose)
@@ -467,7 +533,20 @@ export class ConnectionTracker {
     res.on('close', this.#onResponseClose)
     this.#arrived(req)
     // HTTP/1.1 only: connection-specific headers are illegal in HTTP/2.
-    if (this.#draining) res.setHeader('Connection', 'close')
+    if (this.#draining) {
+      // A pipelined request behind a response that already announced the
+      // close: Node drops its response when that socket closes. HTTP tells
+      // the client it was not served; the report says the server refused it.
+      if (record.closing?.headersSent === true) this.#refused.add(res)
+      else this.#closeAfter(record, res)
+    } else if (this.#hinting && res.shouldKeepAlive && req.httpVersion === '1.1' && !this.#options.isProbe?.(req.url) &&
+      // Node closes a connection that reached \`maxRequestsPerSocket\` unless a Connection header says otherwise.
+      (res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached !== true) {
+      // Set together: Node adds a Keep-Alive header of its own unless the
+      // application (here, lastcall) sets Connection.
+      res.setHeader('Connection', 'keep-alive')
+      res.setHeader('Keep-Alive', KEEP_ALIVE_HINT)
+    }
     const ms = this.#options.requestTimeoutMs
     if (ms !== undefined) this.#startDeadline(req, ms, (controller) => this.#expire(req, res, controller))
   }
@@ -511,6 +590,7 @@ export class ConnectionTracker {
     this.#timedOut(req, controller)
     if (res.headersSent) {
       // Half a response is out: the only honest end is to cut the connection.
+      this.#refused.add(res)
       res.destroy()
       return
     }
@@ -520,7 +600,7 @@ export class ConnectionTracker {
 
   #track(socket: Socket): ConnectionRecord {
     const record: ConnectionRecord = {
-      socket, session: undefined, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, cause: undefined,
+      socket, session: undefined, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, closing: undefined, cause: undefined,
     }
     this.#records.set(socket, record)
     socket.on('close', this.#onSocketClose)
@@ -528,22 +608,75 @@ export class ConnectionTracker {
   }
 
   #responseClosed(res: ServerResponse): void {
-    this.#inFlight--
     this.#clearDeadline(res.req)
-    if (this.#counting && !this.#forcing) {
+    // Counted as forced, and no longer in flight, since \`force()\`.
+    if (this.#forcing) return
+    this.#inFlight--
+    if (this.#counting) {
       if (res.writableFinished) this.requests.completed++
-      else this.requests.aborted++
+      // Cut by the server (deadline passed after the head went out: counted
+      // as timed out), or never writable (counted as rejected): not the client.
+      else if (!this.#refused.has(res)) this.requests.aborted++
+      else if (!res.headersSent) this.requests.rejected++
     }
     const record = this.#records.get(res.req.socket)
     if (record === undefined) return
     record.inFlight--
     if (record.response === res) record.response = undefined
+    if (record.closing === res) record.closing = undefined
     if (!this.#draining || record.inFlight > 0) return
     record.lastActive = this.#clock.now()
-    // The head may have gone out with keep-alive before the drain began: end
-    // the connection now that its last response is done.
-    if (record.cause === undefined) record.cause = 'afterResponse'
-    if (record.socket !== undefined && !record.socket.destroyed) record.socket.end()
+    const socket = record.socket
+    if (socket === undefined) return
+    if (socket.writableEnded) {
+      // Node ends the socket after a response that said \`Connection: close\`
+      // (or to an HTTP/1.0 client): the server's close.
+      record.cause ??= 'afterResponse'
+      return
+    }
+    // The head went out with keep-alive before the drain began, so the
+    // client may already be sending its next request on this socket: it
+    // stays usable for the linger like any idle socket, and a request that
+    // arrives is served with \`Connection: close\`.
+    this.#scheduleSweep(this.#lingerMs)
+  }
+
+  /**
+   * Gives \`res\` \`Connection: close\`, and takes it back from an older
+   * response of the same connection still waiting to be written (pipelining):
+   * Node would close the socket after that one and drop the rest.
+   */
+  #closeAfter(record: ConnectionRecord, res: ServerResponse): void {
+    const previous = record.closing
+    if (previous !== undefined && previous !== res && !previous.headersSent) previous.removeHeader('Connection')
+    if (res.getHeader('Keep-Alive') === KEEP_ALIVE_HINT) res.removeHeader('Keep-Alive')
+    res.setHeader('Connection', 'close')
+    record.closing = res
+  }
+
+  /**
+   * Node answers \`Expect: 100-continue\` with \`100 Continue\` by itself
+   * before the application sees the request, unless the server has a
+   * \`checkContinue\` listener. This one (only while the application has none
+   * of its own) refuses a request lastcall rejects before inviting its body,
+   * and otherwise does exactly what Node does.
+   */
+  #answerExpectContinue(server: HttpServer | HttpsServer): void {
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      if (this.#options.shouldReject?.() !== true) {
+        res.writeContinue()
+        server.emit('request', req, res)
+        return
+      }
+      this.#onRequest(req, res)
+      this.countRejected()
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
+      res.end(REJECTED_BODY)
+    }
+    if (server.listenerCount('checkContinue') === 0) server.on('checkContinue', listener)
+    server.on('newListener', (name: string | symbol, added: unknown) => {
+      if (name === 'checkContinue' && added !== listener) server.removeListener('checkContinue', listener)
+    })
   }
 
   #socketClosed(key: Socket | Http2Session): void {
@@ -616,6 +749,22 @@ function addressKey(socket: Socket): string {
 }
 
 function ignore(): void {}
+
+/**
+ * From the drain on, each keep-alive connection serves one more request
+ * (with \`Connection: close\`) and no other. RFC 9112 forbids processing
+ * requests received after a response that announced the close, but Node runs
+ * handlers for pipelined requests already read behind it and then drops their
+ * responses with the socket. \`maxRequestsPerSocket\`, counted from the moment
+ * it is set, makes Node itself refuse those (503, \`dropRequest\`, handler not
+ * run); the client sees the close and may safely resend them. A limit the
+ * application set itself is left alone.
+ */
+function oneMoreRequest(server: NetServer): void {
+  if (!(server instanceof HttpServer || server instanceof HttpsServer)) return
+  const http = server as HttpServer
+  if (!((http.maxRequestsPerSocket ?? 0) > 0)) http.maxRequestsPerSocket = 1
+}
 
 /**
  * Stops accepting new connections without touching open ones. On Node ≥ 19

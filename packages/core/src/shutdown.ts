@@ -88,6 +88,8 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
       onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
+      shouldReject: () => this.shouldReject(),
+      isProbe: (url) => this.#options.probes !== false && this.#probes.kindOf(url) !== undefined,
       // The path only: query strings often carry tokens.
       onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, path: pathOf(req.url) }),
     })
@@ -504,7 +506,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     done.then(() => abandoned.abort(), () => {})
 
     this.#host.notifyStopping(this.#log)
-    this.#tracker.startCounting()
+    this.#tracker.leaving()
     this.#hooks.begin(t0, o.timeoutMs)
     this.#log('info', `shutdown started by ${triggerLabel(trigger)}; readiness now failing`, { readinessDelayMs: o.readinessDelayMs, drainTimeoutMs: o.drainTimeoutMs, timeoutMs: o.timeoutMs })
     mark('leaving')

@@ -103,22 +103,50 @@ describe('ShutdownController drain', () => {
     expect(report.exitCode).toBe(0)
   })
 
-  it('ends a keep-alive socket whose response head went out before the drain, when that response finishes', async () => {
-    const { shutdown, server } = setup({}, (_req, res) => {
+  /** A server whose first response sends its head at once and ends when the drain starts; later ones answer 'second'. */
+  async function streamingUntilDrain() {
+    let streamed = false
+    const s = setup({}, (_req, res) => {
+      if (streamed) return void res.end('second')
+      streamed = true
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       res.write('part one;')
-      shutdown.signal.addEventListener('abort', () => res.end('part two'))
+      s.shutdown.signal.addEventListener('abort', () => res.end('part two'))
     })
-    const port = await listen(server)
+    const port = await listen(s.server)
     const agent = keepAliveAgent(false, 1)
     cleanup.push(() => agent.destroy())
-    const pending = send(port, '/', { agent })
-    await once(server, 'app-request')
+    const first = send(port, '/', { agent })
+    await once(s.server, 'app-request')
+    return { ...s, port, agent, first }
+  }
+
+  it('keeps a keep-alive socket whose response head went out before the drain usable through the linger, and counts its close as idle', async () => {
+    const { shutdown, first } = await streamingUntilDrain()
     const report = await shutdown.shutdown()
-    const outcome = await pending
+    const outcome = await first
     expect(outcome.ok && outcome.reply.body).toBe('part one;part two')
     expect(outcome.ok && outcome.reply.headers.connection).toBe('keep-alive')
-    expect(report.connections).toMatchObject({ closedAfterResponse: 1, forced: 0 })
+    // The client did not reuse it: the linger closed it.
+    expect(report.connections).toMatchObject({ closedIdle: 1, closedAfterResponse: 0, closedByClient: 0, forced: 0 })
+    expect(report.requests.aborted).toBe(0)
+  })
+
+  it('serves, with Connection: close, a request sent at once on a socket whose streaming response began before the drain', async () => {
+    const { shutdown, server, port, agent, first } = await streamingUntilDrain()
+    const report = shutdown.shutdown()
+    // Queued behind the first on the agent's only socket: written the instant the first response ends.
+    const next = send(port, '/', { agent })
+    const outcome = await first
+    expect(outcome.ok && outcome.reply.headers.connection).toBe('keep-alive')
+    // The listener is closed by now, so this answer came on the first request's socket (the agent
+    // marks \`reusedSocket\` only for sockets taken from its free list, not handed to a queued request).
+    expect(server.listening).toBe(false)
+    expect(await next).toMatchObject({ ok: true, reply: { status: 200, body: 'second', headers: { connection: 'close' } } })
+    const final = await report
+    expect(final.connections).toMatchObject({ closedAfterResponse: 1, closedByClient: 0, forced: 0 })
+    expect(final.requests).toMatchObject({ aborted: 0, completed: 2, forced: 0 })
+    expect(final.exitCode).toBe(0)
   })
 
   it('closes an idle keep-alive socket only after the linger, and counts it', async () => {
@@ -217,6 +245,34 @@ describe('ShutdownController drain', () => {
     expect(report.requests.forced).toBe(1)
     expect(report.connections.forced).toBe(1)
     expect(report.exitCode).toBe(1)
+  })
+
+  it('no longer counts sockets destroyed at the deadline once closing, closed and the shutdown promise arrive', async () => {
+    const { shutdown, server, arrived } = setup({ drainTimeoutMs: 200 })
+    const port = await listen(server)
+    const agent = keepAliveAgent()
+    cleanup.push(() => agent.destroy())
+    const allArrived = new Promise<void>((resolve) => server.on('app-request', () => arrived.length === 3 && resolve()))
+    const hanging = [send(port, '/hang', { agent }), send(port, '/hang', { agent }), send(port, '/hang', { agent: false })]
+    await allArrived
+    expect(shutdown.openConnections).toBe(3)
+    const seen: Array<[string, number, number, number]> = []
+    const look = (when: string): void => {
+      seen.push([when, shutdown.openConnections, shutdown.openConnectionsByKind().http1, shutdown.inFlight])
+    }
+    shutdown.on('state', (state) => {
+      if (state === 'closing' || state === 'closed') look(state)
+    })
+    shutdown.on('closed', () => look('closed event'))
+    const report = await shutdown.shutdown()
+    look('promise')
+    expect(seen).toEqual([['closing', 0, 0, 0], ['closed', 0, 0, 0], ['closed event', 0, 0, 0], ['promise', 0, 0, 0]])
+    expect(report.connections.forced).toBe(3)
+    expect(report.requests.forced).toBe(3)
+    for (const outcome of await Promise.all(hanging)) expect(outcome.ok).toBe(false)
+    // The late close events of the destroyed sockets change nothing.
+    expect(shutdown.openConnections).toBe(0)
+    expect(shutdown.inFlight).toBe(0)
   })
 
   it('cuts off a client that never reads its response at drainTimeoutMs', async () => {
