@@ -58,6 +58,22 @@ export function expressAdapter(version: 4 | 5, expressModule: () => unknown): Ad
         res.write('retry: 1000\ndata: hello\n\n')
         req.lastcall.signal.addEventListener('abort', () => res.end('event: bye\ndata: draining\n\n'), { once: true })
       })
+      app.get('/stream', (_req, res) => {
+        kit.note('stream')
+        res.status(200).type('text').write('part one;')
+        void kit.gate().then(() => res.end('part two'))
+      })
+      app.get('/flush', (_req, res) => {
+        res.status(200).type('text').write('early;')
+        setImmediate(() => res.end('late'))
+      })
+      app.get('/download', (req, res) => void res.type('application/octet-stream').send(Buffer.alloc(Number(req.query.bytes))))
+      app.post('/upload', (req, res) => {
+        kit.note('upload')
+        let bytes = 0
+        req.on('data', (chunk: Buffer) => (bytes += chunk.length))
+        req.on('end', () => void res.send(`received ${bytes}`))
+      })
       const server = createServer(app)
       if (variant.attach !== false) shutdown.attach(server)
       return {

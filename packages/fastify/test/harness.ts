@@ -38,6 +38,25 @@ export function routes(app: FastifyInstance, kit: AppKit): void {
     body.write('partial\n')
     return reply.type('text/plain').send(body)
   })
+  app.get('/stream', async (_request, reply) => {
+    kit.note('stream')
+    const body = new PassThrough()
+    body.write('part one;')
+    void kit.gate().then(() => body.end('part two'))
+    return reply.type('text/plain').send(body)
+  })
+  app.get('/flush', async (_request, reply) => {
+    const body = new PassThrough()
+    body.write('early;')
+    setImmediate(() => body.end('late'))
+    return reply.type('text/plain').send(body)
+  })
+  app.get<{ Querystring: { bytes: string } }>('/download', async (request, reply) => reply.type('application/octet-stream').send(Buffer.alloc(Number(request.query.bytes))))
+  // The body reaches the handler parsed (text/plain); a slow upload is seen in flight from the server's \`request\` event.
+  app.post('/upload', async (request) => {
+    kit.note('upload')
+    return `received ${(request.body as string).length}`
+  })
   app.get('/sse', async (request, reply) => {
     const body = new PassThrough()
     body.write('retry: 1000\ndata: hello\n\n')

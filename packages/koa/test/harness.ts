@@ -66,6 +66,28 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
         ctx.set('Cache-Control', 'no-store')
         ctx.body = body
       })
+      router.get('/stream', (ctx) => {
+        kit.note('stream')
+        const body = new PassThrough()
+        body.write('part one;')
+        void kit.gate().then(() => body.end('part two'))
+        ctx.type = 'text'
+        ctx.body = body
+      })
+      router.get('/flush', (ctx) => {
+        const body = new PassThrough()
+        body.write('early;')
+        setImmediate(() => body.end('late'))
+        ctx.type = 'text'
+        ctx.body = body
+      })
+      router.get('/download', (ctx) => void ((ctx.type = 'application/octet-stream'), (ctx.body = Buffer.alloc(Number(ctx.query.bytes)))))
+      router.post('/upload', async (ctx) => {
+        kit.note('upload')
+        let bytes = 0
+        for await (const chunk of ctx.req) bytes += (chunk as Buffer).length
+        ctx.body = `received ${bytes}`
+      })
       app.use(router.routes())
       // Koa runs on node:http2's compatibility API as it is.
       const server = variant.http2 ? createH2Server(app.callback() as unknown as Parameters<typeof createH2Server>[0]) : createServer(app.callback())

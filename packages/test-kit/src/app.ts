@@ -39,6 +39,12 @@ export interface AppVariant {
  * - `GET /partial`: notes `partial`, sends a 200 head and `partial\n`, never ends
  * - `GET /sse`: `text/event-stream`: `retry: 1000` and `data: hello`; when the
  *   signal aborts, `event: bye` / `data: draining` and the end of the stream
+ * - `GET /stream`: notes `stream`, sends a 200 head and `part one;` at once, and
+ *   `part two` and the end when the gate opens (a streaming, early-flushed response)
+ * - `GET /flush`: sends a 200 head and `early;` at once, `late` and the end on the next turn
+ * - `GET /download?bytes=N`: 200 with N zero bytes and a Content-Length
+ * - `POST /upload`: notes `upload`, reads the body (sent as text/plain, possibly
+ *   chunked) and answers 200 `received <bytes>`
  * - `GET /healthz`, `/readyz`, `/livez`, `/startupz` as *app* routes (or a
  *   middleware after the adapter) answering 418: the suite checks that the
  *   adapter's probes answer first

@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { connect as netConnect, type Socket } from 'node:net'
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
 
 export interface Reply {
@@ -17,13 +18,16 @@ export interface SendOptions {
   body?: string
   secure?: boolean
   headers?: Record<string, string>
+  /** Called with the response as soon as its head arrives (before its body). */
+  onResponse?: (res: import('node:http').IncomingMessage) => void
 }
 
 /** One HTTP/1.1 request to 127.0.0.1; resolves with the reply or with the error's code (never rejects). */
-export function send(port: number, path: string, { agent, method = 'GET', body, secure = false, headers = {} }: SendOptions = {}): Promise<Outcome> {
+export function send(port: number, path: string, { agent, method = 'GET', body, secure = false, headers = {}, onResponse }: SendOptions = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const make = secure ? httpsRequest : httpRequest
     const req = make({ host: '127.0.0.1', port, path, method, agent, headers, rejectUnauthorized: false }, (res) => {
+      onResponse?.(res)
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (text += chunk))
@@ -124,4 +128,102 @@ export function onceMatching<T extends unknown[]>(emitter: NodeJS.EventEmitter, 
     }
     emitter.on(event, listener)
   })
+}
+
+/** A raw TCP client speaking HTTP/1.x by hand: pipelining, HTTP/1.0, exact timing of its writes. */
+export class RawClient {
+  /** Everything received so far, as latin1 text. */
+  text = ''
+  readonly closed: Promise<void>
+  #waiters: Array<() => void> = []
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      this.text += chunk
+      for (const wake of this.#waiters.splice(0)) wake()
+    })
+    // A reset is an outcome the test reads from `error`, not a crash.
+    socket.on('error', (error: NodeJS.ErrnoException) => (this.error = error.code ?? error.message))
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      for (const wake of this.#waiters.splice(0)) wake()
+      resolve()
+    }))
+  }
+
+  /** The socket's error code, if it had one (`ECONNRESET`). */
+  error: string | undefined
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect(port, '127.0.0.1', () => resolve(new RawClient(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  write(data: string): void {
+    this.socket.write(data)
+  }
+
+  /** Resolves once the received text satisfies `done`; rejects if the socket closes first. */
+  async until(done: (text: string) => boolean): Promise<void> {
+    while (!done(this.text)) {
+      if (this.socket.destroyed) throw new Error(`socket closed before the expected data; received:\n${this.text}`)
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    }
+  }
+
+  /** Resolves once `count` complete responses have arrived. */
+  responses(count: number): Promise<void> {
+    return this.until((text) => parseResponses(text).length >= count)
+  }
+}
+
+/** A GET written by hand (`Host` included). */
+export function rawGet(path: string, { version = '1.1', headers = '' }: { version?: '1.0' | '1.1'; headers?: string } = {}): string {
+  return `GET ${path} HTTP/${version}\r\nHost: 127.0.0.1\r\n${headers}\r\n`
+}
+
+export interface RawResponse {
+  status: number
+  /** Lower-cased names. */
+  headers: Record<string, string>
+  body: string
+}
+
+/** The complete responses in `text` (Content-Length or chunked bodies; interim 1xx responses included). */
+export function parseResponses(text: string): RawResponse[] {
+  const out: RawResponse[] = []
+  let at = 0
+  for (;;) {
+    const headEnd = text.indexOf('\r\n\r\n', at)
+    if (headEnd === -1) return out
+    const [statusLine = '', ...lines] = text.slice(at, headEnd).split('\r\n')
+    const status = Number(statusLine.split(' ')[1])
+    const headers: Record<string, string> = {}
+    for (const line of lines) {
+      const colon = line.indexOf(':')
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    }
+    let cursor = headEnd + 4
+    let body = ''
+    if (status >= 200 && headers['transfer-encoding'] === 'chunked') {
+      for (;;) {
+        const sizeEnd = text.indexOf('\r\n', cursor)
+        if (sizeEnd === -1) return out
+        const size = parseInt(text.slice(cursor, sizeEnd), 16)
+        if (text.length < sizeEnd + 2 + size + 2) return out
+        body += text.slice(sizeEnd + 2, sizeEnd + 2 + size)
+        cursor = sizeEnd + 2 + size + 2
+        if (size === 0) break
+      }
+    } else if (status >= 200) {
+      const length = Number(headers['content-length'] ?? 0)
+      if (text.length < cursor + length) return out
+      body = text.slice(cursor, cursor + length)
+      cursor += length
+    }
+    out.push({ status, headers, body })
+    at = cursor
+  }
 }

@@ -8,6 +8,7 @@ import { drainChild, drainInProcess } from '@lastcall/testing'
 import type { AdapterApp, AdapterUnderTest, AppVariant } from './app.js'
 import { TestKit } from './app.js'
 import { startFixture, type Fixture } from './child.js'
+import { describeTrafficShapes } from './shapes.js'
 import { get, hammerAgent, type Outcome, hammerFetch, idleSockets, keepAliveAgent, onceMatching, send } from './clients.js'
 
 const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
@@ -79,6 +80,8 @@ export function runConformance(adapter: AdapterUnderTest): void {
       // Wrapped: an async function returning the promise itself would wait for it.
       return { done }
     }
+
+    describeTrafficShapes(adapter, { start, agent, warm, holdOne, reached, cleanup: (fn) => cleanups.push(fn) })
 
     describe('probes', () => {
       it('answer before the app while starting and serving', async () => {
