@@ -142,6 +142,32 @@ describe.skipIf(missing(service))(needs("createKafkaConsumer (librdkafka's mock 
     })
   })
 
+  it('eachBatch: commits exactly the offsets the handler resolved, in process', async () => {
+    const topic = unique('t')
+    const group = unique('g')
+    await producer.send({ topic, messages: ['a', 'b', 'c', 'd'].map((value) => ({ value, partition: 0 })) })
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0 })
+    const consumer = kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 200 })
+    const tracked = createKafkaConsumer(shutdown, consumer)
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    const seen = new Promise<string[]>((resolve) => {
+      void tracked.run({
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset }) => {
+          // Handles only the first two of the batch; the rest were fetched, never handled.
+          for (const message of batch.messages.slice(0, 2)) resolveOffset(message.offset)
+          resolve(batch.messages.map((m) => m.value!.toString()))
+          await new Promise<void>((r) => shutdown.once('state', () => r()))
+        },
+      })
+    })
+    expect(await seen).toEqual(['a', 'b', 'c', 'd'])
+    const report = await shutdown.shutdown()
+    expect(report.hooks).toEqual([expect.objectContaining({ name: 'kafka', outcome: 'ok' })])
+    expect(await committed(admin, group, topic)).toMatchObject({ 0: 2 })
+  })
+
   it('disconnects a producer in the stores phase and reports one whose disconnect fails', async () => {
     const p = kafka.producer()
     await p.connect()
