@@ -19,16 +19,19 @@
 set -uo pipefail
 
 STATE_DIR="${LASTCALL_SERVICES_DIR:-/tmp/lastcall-services}"
+# Ports below Linux's ephemeral range (32768-60999), where an outgoing connection cannot be holding one when a
+# server binds it (RabbitMQ once failed to start with dist_port_already_used on 55772). PostgreSQL, Redis and
+# RabbitMQ keep their older ports, which examples/ name.
 ENV_FILE="${LASTCALL_SERVICES_ENV:-/tmp/lastcall-services.env}"
 PG_PORT="${LASTCALL_PG_PORT:-55432}"
 REDIS_PORT="${LASTCALL_REDIS_PORT:-56379}"
 AMQP_PORT="${LASTCALL_AMQP_PORT:-55672}"
-AMQP_DIST_PORT="${LASTCALL_AMQP_DIST_PORT:-55772}"
-EPMD_PORT="${LASTCALL_EPMD_PORT:-54369}"
-MEMCACHED_PORT="${LASTCALL_MEMCACHED_PORT:-51211}"
-ETCD_PORT="${LASTCALL_ETCD_PORT:-52379}"
-ETCD_PEER_PORT="${LASTCALL_ETCD_PEER_PORT:-52380}"
-SQS_PORT="${LASTCALL_SQS_PORT:-54566}"
+AMQP_DIST_PORT="${LASTCALL_AMQP_DIST_PORT:-31772}"
+EPMD_PORT="${LASTCALL_EPMD_PORT:-31369}"
+MEMCACHED_PORT="${LASTCALL_MEMCACHED_PORT:-31211}"
+ETCD_PORT="${LASTCALL_ETCD_PORT:-31379}"
+ETCD_PEER_PORT="${LASTCALL_ETCD_PEER_PORT:-31380}"
+SQS_PORT="${LASTCALL_SQS_PORT:-31566}"
 WANTED="${LASTCALL_SERVICES:-pg redis amqp memcached etcd kafka sqs}"
 # Bounds on waiting for a server to accept connections, in tenths of a second.
 PG_WAIT=300
