@@ -2,10 +2,12 @@
  * The Docker recipe on a real engine (scripts/docker.sh: a private dockerd,
  * host networking): the recipe's Dockerfile built FROM a local node image,
  * its container stopped with `docker stop` under bounded keep-alive load on
- * loopback, with node as PID 1 and under `--init`. What
+ * loopback, with node as PID 1 and under `--init`; and a container running
+ * lastcall with no option at all, stopped with Docker's default 10 s. What
  * Docker did is read from `docker events` (kill 15, kill 9, die), never
  * guessed from timing. Skipped, with the reason, where dockerd cannot start.
  */
+import { join } from 'node:path'
 import { freePort, waitForReady, type OutcomeKind } from '@lastcall/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRecipeImage, RECIPE_IMAGE, startEngine, type Engine, type EngineResult } from './docker.js'
@@ -94,4 +96,19 @@ describe('docker/Dockerfile on a real engine', () => {
       expect(r.logs).not.toContain('does not fit')
     }, 90_000)
   }
+
+  it('with lastcall’s defaults and Docker’s (10 s, no option, no grace period given): exits 0 by itself before the SIGKILL, nothing lost', async (context) => {
+    const engine = skipWithoutEngine(context)
+    const fixture = join(import.meta.dirname, 'fixtures', 'defaults-server.mjs')
+    const r = await stopUnderLoad(engine, ['-e', 'LASTCALL_GRACE_PERIOD_MS=', '-v', `${fixture}:/app/defaults.mjs:ro`, '--entrypoint', 'node'], ['defaults.mjs'])
+    const report = JSON.parse(/^REPORT (.*)$/m.exec(r.logs)?.[1] ?? 'null') as { exitCode: number; durationMs: number; readinessDelay: unknown } | null
+    console.log(`[docker] defaults: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}; report ${JSON.stringify(report && { exitCode: report.exitCode, durationMs: report.durationMs, readinessDelay: report.readinessDelay })}`)
+    expect(r.events.filter((e) => e.startsWith('kill'))).toEqual(['kill 15'])
+    expect(r.exitCode).toBe(0)
+    expect(lost(r.counts)).toBe(0)
+    expect(r.stopMs).toBeLessThan(10_000)
+    // It knew it was in a container, from the container's own traces (not /.dockerenv alone).
+    expect(r.logs).toContain('platform: a container')
+    expect(report?.exitCode).toBe(0)
+  }, 90_000)
 })
