@@ -134,7 +134,11 @@ export class KafkaConsumer {
 
   async #shutdown(context: HookContext, name: string): Promise<void> {
     this.#stopping = true
-    if (this.#assigned.size > 0) this.#consumer.pause([...this.#assigned].map((topic) => ({ topic })))
+    try {
+      if (this.#assigned.size > 0) this.#consumer.pause([...this.#assigned].map((topic) => ({ topic })))
+    } catch {
+      // Not running (run() never called, or it crashed): nothing is being fetched to pause.
+    }
     let inHand = 0
     if (this.#inHand > 0) {
       const idle = new Promise<void>((resolve) => {

@@ -179,6 +179,15 @@ describe.skipIf(missing(service))(needs("createKafkaConsumer (librdkafka's mock 
     expect(report.exitCode).toBe(1)
   })
 
+  it('disconnects a consumer the shutdown reached before run(), reported ok', async () => {
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0 })
+    const consumer = kafka.consumer({ groupId: unique('g') })
+    await consumer.connect()
+    createKafkaConsumer(shutdown, consumer)
+    const report = await shutdown.shutdown()
+    expect(report.hooks).toEqual([expect.objectContaining({ name: 'kafka', phase: 'intake', outcome: 'ok' })])
+  })
+
   it('rejects what is not a kafkajs consumer, and run() without a handler', () => {
     const shutdown = createShutdown({ signals: [], exit: false, logger: false })
     expect(() => createKafkaConsumer(shutdown, {} as never)).toThrow(expect.objectContaining({ code: 'LASTCALL_INVALID_OPTION' }))
