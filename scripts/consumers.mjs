@@ -5,7 +5,8 @@
 // ranges allow, TypeScript typechecked and built with moduleResolution node16
 // and bundler), then starts an Express, a Koa and a Fastify app in each, sends
 // a real SIGTERM with a request in flight and checks the exit code and the
-// report. Writes its results in vitest's JSON shape (for scripts/test-summary.mjs).
+// report. Then the release dry run: `changeset version` on a scratch copy and
+// `pnpm publish --dry-run` for each package. Writes its results in vitest's JSON shape (for scripts/test-summary.mjs).
 //
 //   node scripts/consumers.mjs [--json <file>] [--keep]
 //
@@ -73,6 +74,7 @@ await Promise.all(packages.map(({ dir, pkg }) => test('pack', `${pkg.name}: pnpm
     const has = new Set(files)
     const stray = files.filter((f) => /(^|\/)(test|tests|__tests__|fixtures)\//.test(f) || /\.(test|spec|test-d)\.[cm]?[jt]s$/.test(f))
     assert(stray.length === 0, `tests or fixtures in the tarball: ${stray.join(', ')}`)
+    assert(has.has('README.md'), 'no README.md in the tarball')
     const { stdout: manifestText } = await run('tar', ['xzf', tarballs[pkg.name], '-O', 'package/package.json'])
     const manifest = JSON.parse(manifestText)
     const workspaceRanges = Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies }).filter(([, range]) => String(range).startsWith('workspace:'))
@@ -412,6 +414,37 @@ for (const [i, project] of PROJECTS.entries()) {
     else await test(suite, name, async () => check?.(await exercise(dir, file)))
   }
 }
+
+// ---- 3. release dry run ------------------------------------------------------
+
+// `changeset version` on a scratch copy of the workspace's manifests and changesets (nothing here is changed):
+// every pending changeset must apply, bump the packages it names and reach their CHANGELOG.
+await test('release', 'changeset version applies every pending changeset (on a scratch copy)', async () => {
+  const scratch = join(work, 'changeset-version')
+  const { stdout: tracked } = await run('git', ['ls-files', '-z', '--', '.changeset', 'pnpm-workspace.yaml', ':(glob)**/package.json', ':(glob)**/CHANGELOG.md'], { cwd: root })
+  for (const file of tracked.split('\0').filter(Boolean)) {
+    mkdirSync(join(scratch, file, '..'), { recursive: true })
+    writeFileSync(join(scratch, file), readFileSync(join(root, file)))
+  }
+  const pending = readdirSync(join(scratch, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md')
+  const bumped = new Set(pending.flatMap((f) => [...readFileSync(join(scratch, '.changeset', f), 'utf8').matchAll(/^"(@lastcall\/[\w-]+)":\s*(major|minor|patch)$/gm)].map((m) => m[1])))
+  await run(join(root, 'node_modules', '.bin', 'changeset'), ['version'], { cwd: scratch })
+  const left = readdirSync(join(scratch, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md')
+  assert(left.length === 0, `changesets not consumed: ${left.join(', ')}`)
+  for (const { dir, pkg } of packages.filter(({ pkg }) => bumped.has(pkg.name))) {
+    const rel = dir.slice(root.length + 1)
+    const after = readJson(join(scratch, rel, 'package.json'))
+    assert(after.version !== pkg.version, `${pkg.name} still at ${pkg.version}`)
+    const changelog = readFileSync(join(scratch, rel, 'CHANGELOG.md'), 'utf8')
+    assert(changelog.includes(`## ${after.version}`), `${rel}/CHANGELOG.md has no ${after.version} entry`)
+  }
+})
+
+// `pnpm publish --dry-run` for every published package: packs with pnpm's publish path and stops before the upload.
+await Promise.all(packages.map(({ dir, pkg }) => test('release', `${pkg.name}: pnpm publish --dry-run`, async () => {
+  const { stdout, stderr } = await run('pnpm', ['publish', '--dry-run', '--no-git-checks'], { cwd: dir })
+  assert(`${stdout}${stderr}`.includes(`${pkg.name}@${pkg.version}`), `no "${pkg.name}@${pkg.version}" in its output:\n${stdout}${stderr}`)
+})))
 
 // ---- 3. results --------------------------------------------------------------
 
