@@ -73,10 +73,11 @@ export interface CheckOptions {
   ws?: boolean | string
   /** Environment of the app; `PORT` is added. @default process.env */
   env?: NodeJS.ProcessEnv
+  /** Working directory of the app. @default the CLI's own */
   cwd?: string
-  /** Aborting it stops the check early: the app's process group is killed. */
+  /** Aborting it stops the check early: the app's process group is killed. @default none */
   signal?: AbortSignal
-  /** Called on every step and request outcome, for progress display. */
+  /** Called on every step and request outcome, for progress display. @default none */
   onProgress?: (progress: Progress) => void
 }
 

@@ -107,6 +107,7 @@ export interface StartAppOptions {
   command: readonly string[]
   /** Environment of the app; `PORT` is added. @default process.env */
   env?: Readonly<Record<string, string | undefined>>
+  /** Working directory of the app. @default the test's own */
   cwd?: string
   /** See `WaitForReadyOptions.path`. @default '/readyz' */
   readyPath?: string
