@@ -298,7 +298,7 @@ function get(port, path) {
 async function exercise(cwd, file) {
   const env = { ...process.env }
   // No platform in the consumer's environment: lastcall's plain defaults.
-  for (const name of ['KUBERNETES_SERVICE_HOST', 'pm_id', 'NOTIFY_SOCKET', 'LISTEN_FDS', 'LISTEN_PID', 'LASTCALL_GRACE_PERIOD_MS', 'NODE_OPTIONS']) delete env[name]
+  for (const name of ['KUBERNETES_SERVICE_HOST', 'pm_id', 'NOTIFY_SOCKET', 'INVOCATION_ID', 'LISTEN_FDS', 'LISTEN_PID', 'container', 'LASTCALL_GRACE_PERIOD_MS', 'NODE_OPTIONS']) delete env[name]
   const child = spawn(process.execPath, [file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const guard = setTimeout(() => child.kill('SIGKILL'), 20_000)
   let output = ''

@@ -216,6 +216,19 @@ describe('checkConfig', () => {
     expect(fitted.timings[0]!.neededMs).toBeLessThanOrEqual(10_000)
   })
 
+  it('lets through what does pass the signal on (tini in front, a shell that execs node) and counts an exec preStop sleep', async () => {
+    const pass = broken('kubernetes/deployment.yaml', [
+      ['image: registry.example.com/lastcall-example:1.0.0', 'image: registry.example.com/lastcall-example:1.0.0\n          command: ["/sbin/tini", "--", "sh", "-c", "exec node server.mjs"]'],
+      [/sleep:\n(\s+)seconds: 5/, 'exec:\n$1command: ["sh", "-c", "sleep 5"]'],
+    ])
+    const r = await checkConfig({ paths: [pass], ...recipeApp })
+    expect(r.errors).toEqual([])
+    expect(r.warnings).toEqual([])
+    expect(r.timings[0]).toMatchObject({ beforeSignalMs: 5000, neededMs: 31_000 })
+    const fail = broken('kubernetes/deployment.yaml', [['image: registry.example.com/lastcall-example:1.0.0', 'image: registry.example.com/lastcall-example:1.0.0\n          command: ["/sbin/tini", "--", "sh", "-c", "node server.mjs"]']])
+    expect(codes(await checkConfig({ paths: [fail], ...recipeApp }))).toEqual(['shell-no-forward'])
+  })
+
   it('reports options lastcall would refuse in that environment', async () => {
     const file = broken('kubernetes/deployment.yaml', [['value: "40000"', 'value: "40s"']])
     const r = await checkConfig({ paths: [file], ...recipeApp })
