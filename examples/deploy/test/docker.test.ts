@@ -11,7 +11,23 @@ import { join } from 'node:path'
 import { freePort, waitForReady, type OutcomeKind } from '@lastcall/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRecipeImage, RECIPE_IMAGE, startEngine, type Engine, type EngineResult } from './docker.js'
-import { lost, pacedLoad } from './load.js'
+import { pacedLoad } from './load.js'
+
+/**
+ * What the container lost: requests on connections it had accepted (reset or
+ * hung), or answered with 503. Not counted, but bounded: a connect that raced
+ * the listener's close. From the moment readiness fails lastcall advertises
+ * `Keep-Alive: timeout=1`, so Node's agent opens a new connection for every
+ * request during the readiness delay; a connection the kernel completed but
+ * node had not yet accepted when the drain closed the listener is reset by the
+ * kernel (measured: 0 on an idle machine, up to 7 of 8 clients once each when
+ * the machine is loaded). Each client meets that race at most once, since its
+ * next connect is refused.
+ */
+function lostByServer(counts: Record<OutcomeKind, number>): number {
+  return counts['reset-reused'] + counts.hung + counts.rejected
+}
+const CLIENTS = 8
 
 let result: EngineResult = { skip: 'not started' }
 let buildMs = 0
@@ -32,6 +48,7 @@ interface StopResult {
   stopMs: number
   exitCode: number
   counts: Record<OutcomeKind, number>
+  failures: string[]
   /** `docker events` for the container: `kill 15`, `kill 9`, `die 0`, ... */
   events: string[]
   logs: string
@@ -53,18 +70,20 @@ async function stopUnderLoad(engine: Engine, runArgs: string[], command: string[
   let warm!: () => void
   const warmed = new Promise<void>((resolve) => (warm = resolve))
   let answered = 0
-  const load = pacedLoad({ port, connections: 8, pauseMs: 5, maxRequests: 100_000, stopOnRefused: true, onOutcome: (o) => o.kind === 'completed' && ++answered === 200 && warm() })
+  const load = pacedLoad({ port, connections: CLIENTS, pauseMs: 5, maxRequests: 100_000, stopOnRefused: true, onOutcome: (o) => o.kind === 'completed' && ++answered === 200 && warm() })
   await warmed
   const t0 = performance.now()
   await engine.docker(['stop', name], { timeoutMs: 60_000 })
   const stopMs = Math.round(performance.now() - t0)
-  const { counts } = await load
+  const { counts, outcomes } = await load
+  // Every request that did not complete, placed relative to the start of `docker stop`.
+  const failures = outcomes.filter((o) => o.kind !== 'completed').map((o) => `${o.kind} ${o.code ?? ''} ${o.reused ? 'reused' : 'new'} at ${Math.round(o.startedAt - t0)}..${Math.round(o.endedAt - t0)} ms`)
   await watcher.waitFor(/^die /)
   events.push(...watcher.lines)
   watcher.stop()
   const exitCode = Number((await engine.docker(['inspect', '-f', '{{.State.ExitCode}}', name])).stdout.trim())
   const { stdout, stderr } = await engine.docker(['logs', name])
-  return { stopMs, exitCode, counts, events, logs: stdout + stderr }
+  return { stopMs, exitCode, counts, failures, events, logs: stdout + stderr }
 }
 
 function skipWithoutEngine(context: { skip: (note?: string) => void }): Engine {
@@ -85,8 +104,9 @@ describe('docker/Dockerfile on a real engine', () => {
     it(`docker stop under keep-alive load, node ${label}: nothing lost, exit 0 by itself, before the stop timeout`, async (context) => {
       const engine = skipWithoutEngine(context)
       const r = await stopUnderLoad(engine, ['--stop-timeout', '30', ...args])
-      console.log(`[docker] ${label}: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}`)
-      expect(lost(r.counts)).toBe(0)
+      console.log(`[docker] ${label}: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}; not completed: ${r.failures.join('; ')}`)
+      expect(lostByServer(r.counts)).toBe(0)
+      expect(r.counts['reset-new']).toBeLessThanOrEqual(CLIENTS)
       expect(r.counts.completed).toBeGreaterThan(200)
       expect(r.exitCode).toBe(0)
       expect(r.events.filter((e) => e.startsWith('kill'))).toEqual(['kill 15'])
@@ -102,10 +122,11 @@ describe('docker/Dockerfile on a real engine', () => {
     const fixture = join(import.meta.dirname, 'fixtures', 'defaults-server.mjs')
     const r = await stopUnderLoad(engine, ['-e', 'LASTCALL_GRACE_PERIOD_MS=', '-v', `${fixture}:/app/defaults.mjs:ro`, '--entrypoint', 'node'], ['defaults.mjs'])
     const report = JSON.parse(/^REPORT (.*)$/m.exec(r.logs)?.[1] ?? 'null') as { exitCode: number; durationMs: number; readinessDelay: unknown } | null
-    console.log(`[docker] defaults: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}; report ${JSON.stringify(report && { exitCode: report.exitCode, durationMs: report.durationMs, readinessDelay: report.readinessDelay })}`)
+    console.log(`[docker] defaults: docker stop took ${r.stopMs} ms; ${JSON.stringify(r.counts)}; events ${r.events.join(', ')}; not completed: ${r.failures.join('; ')}; report ${JSON.stringify(report && { exitCode: report.exitCode, durationMs: report.durationMs, readinessDelay: report.readinessDelay })}`)
     expect(r.events.filter((e) => e.startsWith('kill'))).toEqual(['kill 15'])
     expect(r.exitCode).toBe(0)
-    expect(lost(r.counts)).toBe(0)
+    expect(lostByServer(r.counts)).toBe(0)
+    expect(r.counts['reset-new']).toBeLessThanOrEqual(CLIENTS)
     expect(r.stopMs).toBeLessThan(10_000)
     // It knew it was in a container, from the container's own traces (not /.dockerenv alone).
     expect(r.logs).toContain('platform: a container')
