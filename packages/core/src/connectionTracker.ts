@@ -773,8 +773,12 @@ function oneMoreRequest(server: NetServer): void {
  * `net.Server`'s own `close` has no such side effect.
  */
 function stopListening(entry: ServerEntry): void {
-  if (entry.server.listening) NetServer.prototype.close.call(entry.server)
   // A server that never listened emits no 'close' until it is closed; there
   // is nothing to wait for.
-  else entry.closed = true
+  if (!entry.server.listening) entry.closed = true
+  else if (entry.server instanceof NetServer) NetServer.prototype.close.call(entry.server)
+  // Bun: its node:http Server is no net.Server, and its own close() (which
+  // also closes the connections idle at that instant) is the only way to stop
+  // listening (docs/runtimes.md).
+  else (entry.server as { close(): unknown }).close()
 }

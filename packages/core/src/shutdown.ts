@@ -1,5 +1,5 @@
 import { EventEmitter, setMaxListeners } from 'node:events'
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
 import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
@@ -201,7 +201,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * on their first request). Returns the server.
    */
   attach<S extends AttachableServer>(server: S): S {
-    if (!(server instanceof NetServer) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function') {
+    if (!isServer(server) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function') {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
     if (this.#servers.includes(server)) return server
@@ -273,7 +273,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.#adoptionWarned = true
     // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets); Node does not document it.
     const server = (req.socket as { server?: unknown } | null)?.server
-    if (server instanceof NetServer) {
+    if (isServer(server)) {
       this.attach(server)
       this.#log('warn', 'the middleware ran before attach(server) was called, so it attached the server of the first request. Connections opened before then, and this first request, are not tracked: call shutdown.attach(app.listen(...)) right after listen.')
     } else {
@@ -617,4 +617,9 @@ function pathOf(url: string | undefined): string | undefined {
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** Node's HTTP servers are `net.Server`s; Bun's `node:http` Server is not one (docs/runtimes.md). */
+function isServer(value: unknown): value is NetServer {
+  return value instanceof NetServer || value instanceof HttpServer
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { FixtureConfig } from './fixture.js'
+import type { FixtureCommand, FixtureConfig } from './fixture.js'
+import { defaultRuntime, fixtureCommand, type Runtime } from './runtimes.js'
 
 export interface Fixture {
   child: ChildProcess
@@ -15,18 +16,34 @@ export interface Fixture {
   stderr(): string
   /** SIGKILLs the child if it is still running (for `finally`). */
   kill(): void
+  /** Calls `listener` with every event the child prints from now on. */
+  onEvent(listener: (event: Record<string, any>) => void): void
+  /** Sends a command to a fixture started with `control: true` (see `FixtureCommand`). */
+  command(command: FixtureCommand): void
+}
+
+export interface StartFixtureOptions {
+  /** The runtime that runs the app (default: `LASTCALL_FIXTURE_RUNTIME`, else the Node running the tests). */
+  runtime?: Runtime | undefined
 }
 
 /**
- * Forks a fixture app (TypeScript through tsx, on the `@lastcall/source`
- * condition) and resolves once it listens. The caller must `kill()` it in a `finally`.
+ * Starts a fixture app (TypeScript on the `@lastcall/source` condition: tsx on
+ * Node, natively on Bun and Deno) and resolves once it listens. The caller must
+ * `kill()` it in a `finally`. Rejects when the runtime cannot run here.
  */
-export async function startFixture(file: string, config: FixtureConfig): Promise<Fixture> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@lastcall/source', file], {
+export async function startFixture(file: string, config: FixtureConfig, options: StartFixtureOptions = {}): Promise<Fixture> {
+  const run = fixtureCommand(options.runtime ?? defaultRuntime(), file)
+  if (run.skip !== undefined) throw new Error(run.skip)
+  const [command, ...args] = run.command
+  const child = spawn(command!, args, {
     env: { ...process.env, LASTCALL_FIXTURE: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [config.control ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   })
+  // A command written after the child died: the test sees the exit, not EPIPE.
+  child.stdin?.on('error', () => {})
   const events: Array<Record<string, any>> = []
+  const listeners: Array<(event: Record<string, any>) => void> = []
   const waiters: Array<{ predicate: (e: Record<string, any>) => boolean; resolve: (e: Record<string, any>) => void }> = []
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
@@ -38,6 +55,7 @@ export async function startFixture(file: string, config: FixtureConfig): Promise
       return
     }
     events.push(event)
+    for (const listener of listeners) listener(event)
     for (const w of [...waiters]) {
       if (!w.predicate(event)) continue
       waiters.splice(waiters.indexOf(w), 1)
@@ -56,9 +74,14 @@ export async function startFixture(file: string, config: FixtureConfig): Promise
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) child.kill('SIGKILL')
   }
+  const onEvent = (listener: (event: Record<string, any>) => void): void => void listeners.push(listener)
+  const sendCommand = (command: FixtureCommand): void => {
+    if (child.stdin === null) throw new Error('the fixture was not started with control: true')
+    child.stdin.write(`${JSON.stringify(command)}\n`)
+  }
   try {
     const listening = await waitFor((e) => e.event === 'listening')
-    return { child, port: listening.port as number, events, waitFor, exited, stderr: () => stderr, kill }
+    return { child, port: listening.port as number, events, waitFor, exited, stderr: () => stderr, kill, onEvent, command: sendCommand }
   } catch (error) {
     kill()
     throw error

@@ -1,0 +1,4 @@
+import { runConformance } from '@lastcall/test-kit'
+import { fastifyAdapter } from './harness.js'
+
+runConformance(fastifyAdapter, { runtime: 'deno' })

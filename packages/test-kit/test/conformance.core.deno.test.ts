@@ -1,0 +1,4 @@
+import { runConformance } from '../src/index.js'
+import { coreAdapter } from './harness.js'
+
+runConformance(coreAdapter, { runtime: 'deno' })
