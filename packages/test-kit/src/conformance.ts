@@ -124,7 +124,12 @@ export function runConformance(adapter: AdapterUnderTest, conformance: Conforman
       return { done }
     }
 
-    describeTrafficShapes(adapter, { start, agent, warm, holdOne, reached, cleanup: (fn) => cleanups.push(fn) })
+    // The matrix reads the app's server in the test process: in-process runs only.
+    const startLocal = async (options?: ShutdownOptions, variant?: AppVariant) => {
+      const s = await start(options, variant)
+      return { ...s, app: s.app! }
+    }
+    if (local) describeTrafficShapes(adapter, { start: startLocal, agent, warm, holdOne, reached, cleanup: (fn) => cleanups.push(fn) })
 
     describe('probes', () => {
       it('answer before the app while starting and serving', async () => {
