@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createShutdown, LastcallError, type ShutdownController } from '../src/index.js'
 import { keepAliveAgent, listen, send } from './helpers.js'
@@ -9,7 +9,7 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close()
 })
 
-function server(shutdown: ShutdownController, handler = (_req: unknown, res: { end(body: string): void }) => res.end('ok')): Server {
+function server(shutdown: ShutdownController, handler = (_req: IncomingMessage, res: ServerResponse): void => void res.end('ok')): Server {
   const s = createServer(shutdown.handler(handler))
   servers.push(s)
   return s
@@ -61,6 +61,33 @@ describe('ShutdownController.attach', () => {
     expect(error).toBeInstanceOf(LastcallError)
     expect(error).toMatchObject({ code: 'LASTCALL_INVALID_STATE' })
     expect((error as Error).message).toContain('cannot attach a server once the drain is over (state closed)')
+  })
+})
+
+describe('the drain and keep-alive responses already under way', () => {
+  it('serves the next request a client sends on a connection whose keep-alive head went out before the drain', async () => {
+    const shutdown = createShutdown({ ...quiet, drainTimeoutMs: 5000, idleLingerMs: 100 })
+    let finishFirst!: () => void
+    const s = shutdown.attach(server(shutdown, (req, res) => {
+      if (req.url !== '/first') return void res.end('second')
+      // The head goes out now, with keep-alive; the body ends once the drain has begun.
+      res.writeHead(200, { 'Content-Length': '5' })
+      finishFirst = () => res.end('first')
+    }))
+    const port = await listen(s)
+    const agent = keepAliveAgent(false, 1)
+    const first = send(port, '/first', { agent })
+    await once(s, 'request')
+    // Queued behind the first on the agent's only socket: it goes out the moment the first is answered.
+    const second = send(port, '/second', { agent })
+    const done = shutdown.shutdown('test')
+    await shutdown.reached('draining')
+    finishFirst()
+    expect(await first).toMatchObject({ ok: true, reply: { status: 200, body: 'first', headers: { connection: 'keep-alive' } } })
+    // The listener is closed by now: it can only have gone out on the first one's connection.
+    expect(await second).toMatchObject({ ok: true, reply: { status: 200, body: 'second', headers: { connection: 'close' } } })
+    agent.destroy()
+    expect(await done).toMatchObject({ exitCode: 0, requests: { completed: 2, forced: 0 } })
   })
 })
 
