@@ -16,7 +16,7 @@ import { constants } from 'node:os'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { isLogger, toLog, type Log, type Logger } from './logger.js'
 import type { PlatformFacts } from './platform.js'
-import { assertDuration, assertKnownKeys, assertStopSignal, assertStopSignals } from './validate.js'
+import { assertDuration, assertKnownKeys, assertStopSignal, assertStopSignals, STOP_SIGNALS } from './validate.js'
 
 export type Trigger =
   | { type: 'signal'; signal: NodeJS.Signals }
@@ -297,19 +297,21 @@ export class ProcessCoordinator implements ProcessHost {
       for (const p of waiting) p.signalled?.(signal, 'duplicate')
       return
     }
-    if (this.#received.size > 0) {
-      // Second signal while shutting down: the operator wants out now.
-      const code = signalExitCode(signal)
-      for (const p of waiting) {
-        p.abandon(signal, code)
-        this.#settle(p, code)
-      }
-      if (waiting.some((p) => p.exitsProcess) || this.#crashed) this.#exit(code)
-      return
-    }
+    if (this.#received.size > 0) return this.#second(signal)
     this.#received.set(signal, now)
     for (const p of waiting) p.signalled?.(signal, 'joined')
     this.#start({ type: 'signal', signal }, (p) => p.signals.includes(signal))
+  }
+
+  /** Second signal while shutting down: the operator wants out now. */
+  #second(signal: NodeJS.Signals): void {
+    const waiting = this.#waiting()
+    const code = signalExitCode(signal)
+    for (const p of waiting) {
+      p.abandon(signal, code)
+      this.#settle(p, code)
+    }
+    if (waiting.some((p) => p.exitsProcess) || this.#crashed) this.#exit(code)
   }
 
   #listen(signal: NodeJS.Signals): void {
@@ -348,6 +350,12 @@ export class ProcessCoordinator implements ProcessHost {
     // PM2 sends 'shutdown' instead of a signal when `shutdown_with_message` is set (and always on Windows);
     // `clusterPrimary()` sends the same to its workers.
     this.#messageHandler = (message: unknown) => {
+      // The cluster primary passing on its operator's second signal: a signal the
+      // worker receives could be systemd's own (KillMode=control-group), a message cannot.
+      if (isSecondSignalMessage(message)) {
+        if (this.#waiting().length > 0) this.#second(message.signal)
+        return
+      }
       if (message !== SHUTDOWN_MESSAGE) return
       if (this.#waiting().length > 0) return
       this.#start({ type: 'message', message: 'shutdown' }, (p) => p.signals.length > 0)
@@ -517,6 +525,15 @@ const CLUSTER_KEYS = new Set(['signals', 'notifyWorkers', 'timeoutMs', 'exit', '
 /** The IPC message that starts a worker's shutdown (PM2 sends the same with `shutdown_with_message`). */
 export const SHUTDOWN_MESSAGE = 'shutdown'
 
+/** What `clusterPrimary()` sends its workers (with `notifyWorkers: 'message'`) on a second signal: `{ type, signal }`. */
+export const SECOND_SIGNAL_MESSAGE = 'lastcall:second-signal'
+
+function isSecondSignalMessage(message: unknown): message is { type: typeof SECOND_SIGNAL_MESSAGE; signal: NodeJS.Signals } {
+  if (typeof message !== 'object' || message === null) return false
+  const m = message as { type?: unknown; signal?: unknown }
+  return m.type === SECOND_SIGNAL_MESSAGE && typeof m.signal === 'string' && (STOP_SIGNALS as readonly string[]).includes(m.signal)
+}
+
 /**
  * For the primary of a `node:cluster` app: on its signal, tells every worker
  * to shut down (see `notifyWorkers`; each drains with its own controller),
@@ -589,14 +606,25 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
     return running
   }
 
+  /** When each signal first arrived: the same one again within `SAME_SIGNAL_WINDOW_MS` is one delivery, as in the workers. */
+  const received = new Map<NodeJS.Signals, number>()
   for (const signal of signals) {
     const handler = (): void => {
+      const now = performance.now()
+      const firstAt = received.get(signal)
+      if (firstAt !== undefined && now - firstAt < SAME_SIGNAL_WINDOW_MS) return
       if (running) {
-        // Second signal: the workers' controllers treat it as "exit now".
+        // Second signal: the workers' controllers treat it as "exit now". A message, since a signal
+        // could be one the workers are receiving from their supervisor anyway.
         log('error', `second ${signal} during cluster shutdown: passing it on to the workers`)
-        for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill(signal)
+        for (const w of Object.values(cluster.workers ?? {})) {
+          if (!w || w.isDead()) continue
+          if (notify === 'message' && w.isConnected()) w.send({ type: SECOND_SIGNAL_MESSAGE, signal })
+          else w.process.kill(signal)
+        }
         return
       }
+      received.set(signal, now)
       void start(signal)
     }
     handlers.set(signal, handler)

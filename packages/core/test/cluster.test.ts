@@ -78,4 +78,19 @@ describe('clusterPrimary (real cluster workers)', () => {
     expect(await f.exited).toEqual({ code: 0, signal: null })
     expect(reports(f).map((e) => e.report.trigger)).toEqual([{ type: 'signal', signal: 'SIGTERM' }, { type: 'signal', signal: 'SIGTERM' }])
   })
+
+  it('passes a second signal on to the workers as a message: they report it and exit at once with 128 + its number', async () => {
+    const f = await start({ workers: 2, primary: { timeoutMs: 20_000 }, worker: { readinessDelayMs: 5000, drainTimeoutMs: 5000, timeoutMs: 20_000 } })
+    const hung = send(f.ports[0]!, '/hang', { agent: false })
+    await f.waitFor((e) => e.event === 'request')
+    process.kill(f.child.pid!, 'SIGTERM')
+    // Still serving during the readiness delay: a 200 ms response puts the second signal well past the 100 ms window.
+    const slow = await send(f.ports[0]!, '/slow?ms=200', { agent: false })
+    expect(slow.ok && slow.reply.status).toBe(200)
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await f.exited).toEqual({ code: 1, signal: null })
+    expect((await hung).ok).toBe(false)
+    await f.waitFor(() => reports(f).length === 2)
+    expect(reports(f).map((e) => [e.report.exitCode, e.report.secondSignal])).toEqual([[143, 'SIGTERM'], [143, 'SIGTERM']])
+  })
 })
