@@ -4,6 +4,7 @@
 #   scripts/docker.sh start   install docker.io when missing (apt, as root), start dockerd, wait for it, write the env file
 #   scripts/docker.sh env     print the env file (LASTCALL_DOCKER_HOST, or LASTCALL_SKIP_DOCKER with the reason)
 #   scripts/docker.sh image   import the base image (IMAGE, default lastcall-node:local) when the engine lacks it
+#   scripts/docker.sh rootfs F write that image's root filesystem to the tarball F (podman import F)
 #   scripts/docker.sh stop    stop the dockerd this script started, by pid, and unmount what it left behind
 #
 # The engine touches nothing outside its state folder: no docker0 bridge, no
@@ -92,10 +93,9 @@ stop() {
   for m in $(awk -v d="$STATE_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
 }
 
-image() {
-  local name="${IMAGE:-lastcall-node:local}"
-  export DOCKER_HOST="unix://$SOCKET"
-  if docker image inspect "$name" >/dev/null 2>&1; then return 0; fi
+# rootfs <file>: the base image's root filesystem as a tarball (for `podman import` too).
+rootfs() {
+  local out="$1"
   local node; node=$(readlink -f "${NODE_BIN:-$(command -v node)}")
   local npm; npm=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   local root="$STATE_DIR/rootfs"
@@ -113,15 +113,25 @@ image() {
   done
   printf 'root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/app:/bin/sh\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnode:x:1000:\n' >"$root/etc/group"
-  local t0; t0=$(now_ms)
-  tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$name" >/dev/null || return 1
+  tar -C "$root" -cf "$out" . || return 1
   rm -rf "$root"
-  log "imported $name ($("$node" --version)) in $(( $(now_ms) - t0 )) ms"
+}
+
+image() {
+  local name="${IMAGE:-lastcall-node:local}"
+  export DOCKER_HOST="unix://$SOCKET"
+  if docker image inspect "$name" >/dev/null 2>&1; then return 0; fi
+  local t0; t0=$(now_ms)
+  rootfs "$STATE_DIR/rootfs.tar" || return 1
+  docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' "$STATE_DIR/rootfs.tar" "$name" >/dev/null || return 1
+  rm -f "$STATE_DIR/rootfs.tar"
+  log "imported $name in $(( $(now_ms) - t0 )) ms"
 }
 
 case "${1:-}" in
   start) start ;;
   image) image ;;
+  rootfs) mkdir -p "$STATE_DIR" && rootfs "${2:?usage: $0 rootfs <file.tar>}" ;;
   stop) stop ;;
   env) cat "$ENV_FILE" 2>/dev/null ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { freePort, waitForReady, type OutcomeKind } from '@lastcall/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRecipeImage, RECIPE_IMAGE, startEngine, type Engine, type EngineResult } from './docker.js'
-import { pacedLoad } from './load.js'
+import { stopUnderDirectLoad } from './load.js'
 
 /**
  * What the container lost: requests on connections it had accepted (reset or
@@ -67,15 +67,7 @@ async function stopUnderLoad(engine: Engine, runArgs: string[], command: string[
   const watcher = engine.events(name)
   await engine.docker(['run', '-d', '--name', name, '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', ...runArgs, RECIPE_IMAGE, ...command])
   await waitForReady({ port, timeoutMs: 20_000 })
-  let warm!: () => void
-  const warmed = new Promise<void>((resolve) => (warm = resolve))
-  let answered = 0
-  const load = pacedLoad({ port, connections: CLIENTS, pauseMs: 5, maxRequests: 100_000, stopOnRefused: true, onOutcome: (o) => o.kind === 'completed' && ++answered === 200 && warm() })
-  await warmed
-  const t0 = performance.now()
-  await engine.docker(['stop', name], { timeoutMs: 60_000 })
-  const stopMs = Math.round(performance.now() - t0)
-  const { counts, outcomes } = await load
+  const { stopMs, t0, counts, outcomes } = await stopUnderDirectLoad(port, CLIENTS, () => engine.docker(['stop', name], { timeoutMs: 60_000 }))
   // Every request that did not complete, placed relative to the start of `docker stop`.
   const failures = outcomes.filter((o) => o.kind !== 'completed').map((o) => `${o.kind} ${o.code ?? ''} ${o.reused ? 'reused' : 'new'} at ${Math.round(o.startedAt - t0)}..${Math.round(o.endedAt - t0)} ms`)
   await watcher.waitFor(/^die /)

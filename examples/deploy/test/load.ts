@@ -48,3 +48,26 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<{ outcomes: 
 export function lost(counts: Record<OutcomeKind, number>): number {
   return counts.rejected + counts['reset-reused'] + counts['reset-new'] + counts.hung
 }
+
+/**
+ * A container's stop under load: `clients` direct keep-alive clients (each
+ * stops at its first refused connect: nothing listens any more), `stop()`
+ * run once 200 requests were answered. Resolves with what the clients saw and
+ * how long `stop()` took.
+ */
+export async function stopUnderDirectLoad(port: number, clients: number, stop: () => Promise<unknown>): Promise<{ stopMs: number; t0: number; outcomes: RequestOutcome[]; counts: Record<OutcomeKind, number> }> {
+  let warm!: () => void
+  const warmed = new Promise<void>((resolve) => (warm = resolve))
+  let answered = 0
+  const load = pacedLoad({
+    port, connections: clients, pauseMs: 5, maxRequests: 100_000, stopOnRefused: true,
+    onOutcome: (o) => {
+      if (o.kind === 'completed' && ++answered === 200) warm()
+    },
+  })
+  await warmed
+  const t0 = performance.now()
+  await stop()
+  const stopMs = Math.round(performance.now() - t0)
+  return { stopMs, t0, ...(await load) }
+}
