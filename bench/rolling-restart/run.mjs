@@ -87,8 +87,22 @@ const { values: opts } = parseArgs({
     full: { type: 'boolean', default: false },
     merge: { type: 'boolean', default: false },
     report: { type: 'boolean', default: false },
+    runtime: { type: 'string', default: 'node' },
   },
 })
+
+/**
+ * What runs the instances: `node` (the Node running this script), `node22`,
+ * `node24`, `node26`, `bun` or `deno`, the pinned binaries of scripts/runtime.sh
+ * (docs/runtimes.md). HAProxy and the clients do not change.
+ */
+const runtimeCommand = (() => {
+  if (opts.runtime === 'node') return [process.execPath]
+  const m = /^(node)(\d+)$|^(bun|deno)$/.exec(opts.runtime)
+  if (!m) throw new Error(`--runtime must be node, node22, node24, node26, bun or deno; received "${opts.runtime}"`)
+  const bin = execFileSync(join(root, 'scripts', 'runtime.sh'), m[1] ? ['node', m[2]] : [m[3]], { encoding: 'utf8' }).trim()
+  return m[3] === 'deno' ? [bin, 'run', '-A'] : [bin]
+})()
 
 /** @param {string} name @param {string | undefined} raw @param {number} fallback */
 function positiveInt(name, raw, fallback) {
@@ -190,7 +204,8 @@ async function freePort() {
  * @param {number} port
  */
 async function startInstance(variant, port) {
-  const child = spawn(process.execPath, [join(frozen.variantsDir, variant.file), '--port', String(port), ...(variant.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, ...runtimeArgs] = runtimeCommand
+  const child = spawn(command, [...runtimeArgs, join(frozen.variantsDir, variant.file), '--port', String(port), ...(variant.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] })
   if (child.pid !== undefined) pids.add(child.pid)
   const exited = once(child, 'exit').then(([code, signal]) => {
     if (child.pid !== undefined) pids.delete(child.pid)
