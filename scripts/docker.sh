@@ -98,8 +98,10 @@ rootfs() {
   local out="$1"
   local node; node=$(readlink -f "${NODE_BIN:-$(command -v node)}")
   local npm; npm=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-  local root="$STATE_DIR/rootfs"
-  rm -rf "$root" && mkdir -p "$root"/{bin,etc,tmp,root,app,usr/local/bin,usr/local/lib/node_modules}
+  # A staging folder of its own: the Docker and Podman tests may build one at the same time.
+  local root; root=$(mktemp -d "$STATE_DIR/rootfs.XXXXXX") || return 1
+  chmod 755 "$root"
+  mkdir -p "$root"/{bin,etc,tmp,root,app,usr/local/bin,usr/local/lib/node_modules}
   chmod 1777 "$root/tmp"
   cp "$node" "$root/usr/local/bin/node"
   cp /bin/sh "$root/bin/sh"
@@ -122,9 +124,10 @@ image() {
   export DOCKER_HOST="unix://$SOCKET"
   if docker image inspect "$name" >/dev/null 2>&1; then return 0; fi
   local t0; t0=$(now_ms)
-  rootfs "$STATE_DIR/rootfs.tar" || return 1
-  docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' "$STATE_DIR/rootfs.tar" "$name" >/dev/null || return 1
-  rm -f "$STATE_DIR/rootfs.tar"
+  local tarball; tarball=$(mktemp "$STATE_DIR/rootfs.XXXXXX.tar") || return 1
+  rootfs "$tarball" || { rm -f "$tarball"; return 1; }
+  docker import -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' "$tarball" "$name" >/dev/null || { rm -f "$tarball"; return 1; }
+  rm -f "$tarball"
   log "imported $name in $(( $(now_ms) - t0 )) ms"
 }
 
