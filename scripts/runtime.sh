@@ -44,7 +44,8 @@ if ! runs; then
   rm -rf "$dir" && mkdir -p "$dir"
   # bun's and deno's npm packages pick their platform binary in a postinstall script.
   if ! log=$(npm install --prefix "$dir" --no-save --no-package-lock --no-fund --no-audit --loglevel=error "$package" 2>&1); then
-    echo "runtime.sh: npm install $package failed: $(printf '%s' "$log" | tail -3)" >&2
+    # One line, the npm error's first two (its code and what happened): the caller shows it as the skip reason.
+    echo "runtime.sh: npm install $package failed: $(printf '%s\n' "$log" | grep -m2 'npm error' | tr '\n' ' ' | sed 's/npm error //g')" >&2
     exit 1
   fi
   if ! runs; then
