@@ -491,6 +491,25 @@ export interface ClusterPrimaryOptions {
    * @default console
    */
   logger?: Logger | false
+  /**
+   * Signals that start a rolling restart (`restart()`): `['SIGHUP']` is the
+   * usual choice. Off by default, since a terminal's hangup would otherwise
+   * restart the workers instead of ending the primary.
+   * @default []
+   */
+  restartSignals?: readonly string[]
+  /**
+   * How `restart()` starts a replacement worker.
+   * @default () => cluster.fork()
+   */
+  fork?: () => Worker
+  /**
+   * How long `restart()` waits for a replacement to listen before it gives
+   * up: the replacement is killed, the old worker keeps serving, and the
+   * restart stops there.
+   * @default 30000
+   */
+  startTimeoutMs?: number
 }
 
 export interface ClusterWorkerResult {
@@ -511,16 +530,40 @@ export interface ClusterShutdownResult {
   exitCode: number
 }
 
+export interface ClusterRestartResult {
+  /** Each old worker replaced, in order, with how its shutdown ended. */
+  replaced: Array<{ old: ClusterWorkerResult; replacement: { id: number; pid: number | undefined } }>
+  /** Every worker was replaced and every old one exited with 0. */
+  ok: boolean
+  /** Why the restart stopped early, when it did. */
+  error?: string
+}
+
 export interface ClusterPrimary {
   /** Whether the shutdown has started: do not fork replacement workers then. */
   readonly isShuttingDown: boolean
+  /**
+   * Whether this primary told `worker` to leave (its shutdown, or a rolling
+   * restart that already started its replacement). In a `cluster.on('exit')`
+   * handler that forks replacements: fork only when this is false.
+   */
+  isRetired(worker: Worker): boolean
+  /**
+   * Rolling restart: for each worker alive now, one after another, forks a
+   * replacement, waits until it listens, then tells the old one to shut down
+   * (as `notifyWorkers` says) and waits for it to exit. The workers' own
+   * controllers drain them; the other workers keep serving meanwhile, so no
+   * request is lost. Resolves when the last old worker has exited; calling
+   * it during a restart returns the same promise.
+   */
+  restart(): Promise<ClusterRestartResult>
   /** Starts the shutdown (as the signal would); resolves when the last worker has exited. */
   shutdown(): Promise<ClusterShutdownResult>
   /** Removes the signal listeners. */
   dispose(): void
 }
 
-const CLUSTER_KEYS = new Set(['signals', 'notifyWorkers', 'timeoutMs', 'exit', 'logger'])
+const CLUSTER_KEYS = new Set(['signals', 'notifyWorkers', 'timeoutMs', 'exit', 'logger', 'restartSignals', 'fork', 'startTimeoutMs'])
 
 /** The IPC message that starts a worker's shutdown (PM2 sends the same with `shutdown_with_message`). */
 export const SHUTDOWN_MESSAGE = 'shutdown'
@@ -559,9 +602,71 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
     throw new LastcallOptionError('logger', options.logger, 'false or an object with info, warn and error methods (pino, console)')
   }
   const log = toLog(options.logger, console)
+  const restartSignals = options.restartSignals === undefined ? [] : assertSignalList('restartSignals', options.restartSignals)
+  if (restartSignals.some((s) => signals.includes(s))) throw new LastcallOptionError('restartSignals', restartSignals, 'signals not also in signals (those shut the cluster down)')
+  const fork = options.fork ?? (() => cluster.fork())
+  if (typeof fork !== 'function') throw new LastcallOptionError('fork', fork, 'a function that returns a cluster Worker')
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000
+  assertDuration('startTimeoutMs', startTimeoutMs, { allowZero: false })
 
   let running: Promise<ClusterShutdownResult> | undefined
+  let restarting: Promise<ClusterRestartResult> | undefined
+  const retired = new WeakSet<Worker>()
   const handlers = new Map<NodeJS.Signals, () => void>()
+  const tell = (worker: Worker): void => {
+    retired.add(worker)
+    if (notify === 'message') {
+      // A worker whose channel already closed cannot hear it; the timeout still bounds it.
+      if (worker.isConnected()) worker.send(SHUTDOWN_MESSAGE)
+    } else worker.process.kill(notify)
+  }
+  const exitOf = (worker: Worker): Promise<ClusterWorkerResult> =>
+    new Promise((resolve) => {
+      const result = (code: number | null, signal: string | null): ClusterWorkerResult => ({ id: worker.id, pid: worker.process.pid, code, signal, ok: code === 0 })
+      if (worker.isDead()) resolve(result(worker.process.exitCode, worker.process.signalCode))
+      else worker.once('exit', (code, signal) => resolve(result(code, signal)))
+    })
+
+  const rollingRestart = async (): Promise<ClusterRestartResult> => {
+    const old = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead() && !retired.has(w))
+    log('info', `rolling restart of ${old.length} workers`, { workers: old.map((w) => w.process.pid) })
+    const replaced: ClusterRestartResult['replaced'] = []
+    for (const worker of old) {
+      if (running) return { replaced, ok: false, error: 'the shutdown started during the restart' }
+      const replacement = fork()
+      const started = await new Promise<string | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(`the replacement did not listen within startTimeoutMs (${startTimeoutMs} ms)`), startTimeoutMs)
+        const done = (error: string | undefined): void => {
+          clearTimeout(timer)
+          replacement.off('listening', onListening)
+          replacement.off('exit', onExit)
+          resolve(error)
+        }
+        const onListening = (): void => done(undefined)
+        const onExit = (code: number | null, signal: string | null): void => done(`the replacement exited with ${code ?? signal} before listening`)
+        replacement.once('listening', onListening)
+        replacement.once('exit', onExit)
+      })
+      if (started !== undefined) {
+        log('error', `rolling restart stopped: ${started}; worker ${worker.id} keeps serving`)
+        retired.add(replacement)
+        if (!replacement.isDead()) replacement.process.kill('SIGKILL')
+        return { replaced, ok: false, error: started }
+      }
+      tell(worker)
+      const exited = await exitOf(worker)
+      if (!exited.ok) log('warn', `worker ${worker.id} (pid ${worker.process.pid}) exited with ${exited.code ?? exited.signal} during the rolling restart`)
+      replaced.push({ old: exited, replacement: { id: replacement.id, pid: replacement.process.pid } })
+    }
+    const ok = replaced.every((r) => r.old.ok)
+    log(ok ? 'info' : 'warn', `rolling restart done: ${replaced.length} workers replaced`)
+    return { replaced, ok }
+  }
+  const restart = (): Promise<ClusterRestartResult> => {
+    if (running) return Promise.resolve({ replaced: [], ok: false, error: 'the cluster is shutting down' })
+    restarting ??= rollingRestart().finally(() => (restarting = undefined))
+    return restarting
+  }
 
   const run = (reason: string): Promise<ClusterShutdownResult> => {
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead())
@@ -588,10 +693,7 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
           if (code !== 0) log('warn', `worker ${worker.id} (pid ${worker.process.pid}) exited with ${code ?? signal}`)
           if (--left === 0) done()
         })
-        if (notify === 'message') {
-          // A worker whose channel already closed cannot hear it; the timeout still bounds it.
-          if (worker.isConnected()) worker.send(SHUTDOWN_MESSAGE)
-        } else worker.process.kill(notify)
+        tell(worker)
       }
       if (left === 0) done()
     })
@@ -630,11 +732,21 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
     handlers.set(signal, handler)
     process.on(signal, handler)
   }
+  for (const signal of restartSignals) {
+    const handler = (): void => {
+      log('info', `${signal}: rolling restart`)
+      void restart()
+    }
+    handlers.set(signal, handler)
+    process.on(signal, handler)
+  }
 
   return {
     get isShuttingDown() {
       return running !== undefined
     },
+    isRetired: (worker) => running !== undefined || retired.has(worker),
+    restart,
     shutdown: () => start('shutdown() called'),
     dispose: () => {
       for (const [signal, handler] of handlers) process.removeListener(signal, handler)
