@@ -1,0 +1,181 @@
+/**
+ * A real PM2 7 (the npm package, a private PM2_HOME, stopped with `pm2 kill`)
+ * runs fixtures/platform-app.mjs on a port picked at run time, while 32
+ * keep-alive clients on loopback send requests straight to it; `pm2 reload`
+ * and `pm2 stop` happen under that load. With PM2's own defaults (SIGINT,
+ * SIGKILL after 1.6 s) and with the recipe's settings (pm2/ecosystem.config.cjs),
+ * no request may be lost, every instance must exit 0 before PM2 kills it, and
+ * a cluster reload must cost at most about twice what it costs for an app
+ * that exits at once.
+ *
+ * "Lost" is a request that was sent and not answered (a reset, a hang, a
+ * 503); a refused connect sent nothing, and is what a fork-mode restart or a
+ * stop leaves clients with while nothing listens.
+ */
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { freePort, type OutcomeKind } from '@lastcall/testing'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { lost, pacedLoad } from './load.js'
+import { completions, listenForEvents, scratch, type AppEvent, type Events } from './platforms.js'
+
+const require = createRequire(import.meta.url)
+const app = join(import.meta.dirname, 'fixtures', 'platform-app.mjs')
+/** The recipe's app entry, its settings taken as they are. */
+const recipe = (require('../pm2/ecosystem.config.cjs') as { apps: Array<Record<string, unknown>> }).apps[0]!
+
+let pm2Bin: string | undefined
+let unavailable: string | undefined
+beforeAll(async () => {
+  try {
+    pm2Bin = require.resolve('pm2/bin/pm2')
+  } catch (error) {
+    unavailable = `pm2 is not installed (devDependency of examples/deploy): ${(error as Error).message}`
+    return
+  }
+  const probe = scratch('lastcall-pm2-probe-')
+  try {
+    await pm2(probe.dir, ['--version'])
+  } catch (error) {
+    unavailable = `pm2 does not start here: ${(error as Error).message.split('\n')[0]}`
+  } finally {
+    probe.remove()
+  }
+})
+
+function pm2(home: string, args: string[]): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now()
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [pm2Bin!, ...args], { env: { ...process.env, PM2_HOME: home }, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`pm2 ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`))
+      else resolve({ ms: Math.round(performance.now() - t0), stdout })
+    })
+  })
+}
+
+interface Run {
+  home: string
+  events: Events
+  port: number
+  remove(): void
+}
+const runs: Run[] = []
+afterEach(async () => {
+  for (const r of runs.splice(0)) {
+    await pm2(r.home, ['kill']).catch(() => {})
+    await r.events.close()
+    r.remove()
+  }
+})
+
+/** Starts `name` under a fresh PM2 daemon and resolves once every instance listens. */
+async function start(context: { skip: (note?: string) => void }, settings: Record<string, unknown>, appEnv: Record<string, string>): Promise<Run> {
+  if (unavailable !== undefined) context.skip(unavailable)
+  const s = scratch('lastcall-pm2-')
+  const events = await listenForEvents(s.dir)
+  const port = await freePort()
+  const run = { home: join(s.dir, 'home'), events, port, remove: s.remove }
+  runs.push(run)
+  const instances = (settings.instances as number | undefined) ?? 1
+  const ecosystem = join(s.dir, 'ecosystem.json')
+  writeFileSync(ecosystem, JSON.stringify({ apps: [{ ...settings, name: 'app', script: app, cwd: s.dir, env: { ...(settings.env as object), ...appEnv, PORT: String(port), EVENTS: events.path } }] }))
+  await pm2(run.home, ['start', ecosystem])
+  await events.count((e) => e.event === 'listening', instances)
+  return run
+}
+
+interface Measured {
+  counts: Record<OutcomeKind, number>
+  /** Outcomes before, during and after `pm2 reload`, and during `pm2 stop`. */
+  byPhase: Record<string, Record<string, number>>
+  /** Each instance's shutdown, signal to exit, from its own report. */
+  shutdownMs: number[]
+  reloadMs: number
+  stopMs: number
+  reports: AppEvent[]
+}
+
+/** Keep-alive load; once it runs, `pm2 reload`, more load on the new instances, `pm2 stop`; then the load ends. */
+async function reloadAndStopUnderLoad(run: Run, instances: number): Promise<Measured> {
+  const done = new AbortController()
+  const progress = completions()
+  let phase = 'before'
+  const byPhase: Record<string, Record<string, number>> = {}
+  const load = pacedLoad({ port: run.port, connections: 32, pauseMs: 5, maxRequests: 40_000, signal: done.signal, onOutcome: (o) => {
+    progress.onOutcome(o)
+    const p = (byPhase[phase] ??= {})
+    p[o.kind] = (p[o.kind] ?? 0) + 1
+  } })
+  try {
+    await progress.more(500)
+    phase = 'reload'
+    const reload = await pm2(run.home, ['reload', 'app'])
+    phase = 'after-reload'
+    await run.events.count((e) => e.event === 'listening', 2 * instances)
+    await progress.more(500)
+    phase = 'stop'
+    const stop = await pm2(run.home, ['stop', 'app'])
+    phase = 'after-stop'
+    done.abort()
+    const { counts } = await load
+    const reports = run.events.all.filter((e) => e.event === 'report')
+    return { counts, byPhase, reloadMs: reload.ms, stopMs: stop.ms, reports, shutdownMs: reports.map((e) => (e.report as { durationMs: number }).durationMs) }
+  } finally {
+    done.abort()
+    await load
+  }
+}
+
+const summary = (m: Measured): string => `${JSON.stringify(m.byPhase)}; pm2 reload ${m.reloadMs} ms, pm2 stop ${m.stopMs} ms, shutdowns ${m.shutdownMs.join(', ')} ms`
+
+function expectCleanExits(m: Measured, instances: number, trigger: object): void {
+  // Two generations of instances, each exited by itself, with code 0, nothing forced, well before any SIGKILL.
+  expect(m.reports).toHaveLength(2 * instances)
+  for (const ms of m.shutdownMs) expect(ms).toBeLessThan(1000)
+  for (const { report } of m.reports as Array<AppEvent & { report: { exitCode: number; trigger: object; requests: { forced: number } } }>) {
+    expect(report).toMatchObject({ exitCode: 0, requests: { forced: 0 } })
+    expect([trigger, { type: 'signal', signal: 'SIGINT' }]).toContainEqual(report.trigger)
+  }
+}
+
+describe('PM2 7, cluster mode, 2 instances, 32 keep-alive clients on the port', () => {
+  it('with PM2’s own defaults (SIGINT, kill_timeout 1.6 s): reload and stop lose no request, every worker exits 0 before PM2’s SIGKILL, a reload costs at most about twice an app that exits at once', async (context) => {
+    const baseline = await start(context, { instances: 2, exec_mode: 'cluster' }, { APP: 'exit-at-once' })
+    const base = await reloadAndStopUnderLoad(baseline, 2)
+
+    const run = await start(context, { instances: 2, exec_mode: 'cluster' }, { APP: 'lastcall' })
+    const platform = await run.events.next((e) => e.event === 'platform')
+    expect(platform).toMatchObject({ platform: 'pm2', label: 'PM2 cluster mode', readinessDelayMs: 0, timeoutMs: 600 })
+    const m = await reloadAndStopUnderLoad(run, 2)
+    console.info(`[pm2 cluster, PM2 defaults] lastcall: ${summary(m)}\n  exit-at-once: ${JSON.stringify(base.byPhase)}; pm2 reload ${base.reloadMs} ms, pm2 stop ${base.stopMs} ms`)
+
+    expect(lost(m.counts)).toBe(0)
+    expect(m.counts.completed).toBeGreaterThan(1000)
+    expectCleanExits(m, 2, { type: 'signal', signal: 'SIGINT' })
+    // PM2's own work (the CLI, starting each new worker) dominates a reload and swings with the machine's load;
+    // lastcall's part is each old worker's shutdown, bounded above.
+    expect(m.reloadMs).toBeLessThanOrEqual(2 * base.reloadMs + 1000)
+  })
+
+  it('with the recipe (wait_ready, kill_timeout 30 s, shutdown_with_message): reload and stop lose no request and each worker drains in under a second, not at the 10 s delay maximum', async (context) => {
+    const run = await start(context, { ...recipe, instances: 2 }, { APP: 'lastcall' })
+    expect(await run.events.next((e) => e.event === 'platform')).toMatchObject({ platform: 'pm2', readinessDelayMs: 0, timeoutMs: 25_000 })
+    const m = await reloadAndStopUnderLoad(run, 2)
+    console.info(`[pm2 cluster, recipe] lastcall: ${summary(m)}`)
+    expect(lost(m.counts)).toBe(0)
+    expectCleanExits(m, 2, { type: 'message', message: 'shutdown' })
+  })
+})
+
+describe('PM2 7, fork mode, one instance, 32 keep-alive clients on the port', () => {
+  it('with PM2’s own defaults: reload (a restart in fork mode) and stop lose no request and the instance exits 0 before PM2’s SIGKILL', async (context) => {
+    const run = await start(context, { exec_mode: 'fork' }, { APP: 'lastcall' })
+    expect(await run.events.next((e) => e.event === 'platform')).toMatchObject({ platform: 'pm2', label: 'PM2 fork mode', readinessDelayMs: 'auto', timeoutMs: 600 })
+    const m = await reloadAndStopUnderLoad(run, 1)
+    console.info(`[pm2 fork, PM2 defaults] lastcall: ${summary(m)}`)
+    expect(lost(m.counts)).toBe(0)
+    expectCleanExits(m, 1, { type: 'signal', signal: 'SIGINT' })
+  })
+})
