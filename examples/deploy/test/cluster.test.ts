@@ -18,7 +18,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-describe('node:cluster with clusterPrimary(), 2 workers, 32 keep-alive clients on the port', () => {
+describe('node:cluster with clusterPrimary(), 2 workers, 32 keep-alive clients on the port', { timeout: 40_000 }, () => {
   it('workers take no readiness delay; a rolling restart (SIGHUP) and the shutdown (SIGTERM) lose no request and every worker exits 0', async () => {
     const s = scratch('lastcall-cluster-')
     cleanups.push(s.remove)

@@ -73,7 +73,7 @@ async function restartUnderLoad(w: Watched, restart: () => void) {
   return { report, restartMs, counts, platform }
 }
 
-describe('nodemon 3', () => {
+describe('nodemon 3', { timeout: 30_000 }, () => {
   it('restarts with SIGUSR2 (twice): lastcall drains with no delay, ignores the repeat, exits 0 in well under a second, and the new process gets the port', async () => {
     const nodemon = require.resolve('nodemon/bin/nodemon.js')
     // `rs` on stdin is nodemon's own restart command: the same kill path as a file change, without racing its file watcher.
@@ -87,7 +87,7 @@ describe('nodemon 3', () => {
   })
 })
 
-describe('node --watch', () => {
+describe('node --watch', { timeout: 30_000 }, () => {
   it('restarts with SIGTERM: lastcall drains with no delay, exits 0 in well under a second, and the new process gets the port', async () => {
     let entry = ''
     const w = await startWatched((e, dir) => ((entry = e), ['--watch-path', dir, e]))

@@ -140,7 +140,7 @@ function expectCleanExits(m: Measured, instances: number, trigger: object): void
   }
 }
 
-describe('PM2 7, cluster mode, 2 instances, 32 keep-alive clients on the port', () => {
+describe('PM2 7, cluster mode, 2 instances, 32 keep-alive clients on the port', { timeout: 60_000 }, () => {
   it('with PM2’s own defaults (SIGINT, kill_timeout 1.6 s): reload and stop lose no request, every worker exits 0 before PM2’s SIGKILL, a reload costs at most about twice an app that exits at once', async (context) => {
     const baseline = await start(context, { instances: 2, exec_mode: 'cluster' }, { APP: 'exit-at-once' })
     const base = await reloadAndStopUnderLoad(baseline, 2)
@@ -169,7 +169,7 @@ describe('PM2 7, cluster mode, 2 instances, 32 keep-alive clients on the port', 
   })
 })
 
-describe('PM2 7, fork mode, one instance, 32 keep-alive clients on the port', () => {
+describe('PM2 7, fork mode, one instance, 32 keep-alive clients on the port', { timeout: 60_000 }, () => {
   it('with PM2’s own defaults: reload (a restart in fork mode) and stop lose no request and the instance exits 0 before PM2’s SIGKILL', async (context) => {
     const run = await start(context, { exec_mode: 'fork' }, { APP: 'lastcall' })
     expect(await run.events.next((e) => e.event === 'platform')).toMatchObject({ platform: 'pm2', label: 'PM2 fork mode', readinessDelayMs: 'auto', timeoutMs: 600 })
