@@ -602,7 +602,7 @@ export function clusterPrimary(options: ClusterPrimaryOptions = {}): ClusterPrim
     throw new LastcallOptionError('logger', options.logger, 'false or an object with info, warn and error methods (pino, console)')
   }
   const log = toLog(options.logger, console)
-  const restartSignals = options.restartSignals === undefined ? [] : assertSignalList('restartSignals', options.restartSignals)
+  const restartSignals = options.restartSignals === undefined ? [] : assertStopSignals('restartSignals', options.restartSignals)
   if (restartSignals.some((s) => signals.includes(s))) throw new LastcallOptionError('restartSignals', restartSignals, 'signals not also in signals (those shut the cluster down)')
   const fork = options.fork ?? (() => cluster.fork())
   if (typeof fork !== 'function') throw new LastcallOptionError('fork', fork, 'a function that returns a cluster Worker')
