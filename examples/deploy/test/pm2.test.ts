@@ -38,10 +38,13 @@ beforeAll(async () => {
   }
   const probe = scratch('lastcall-pm2-probe-')
   try {
-    await pm2(probe.dir, ['--version'])
+    // `pm2 ping` starts the daemon and answers through it: the daemon is what the tests need.
+    await pm2(probe.dir, ['ping'])
   } catch (error) {
     unavailable = `pm2 does not start here: ${(error as Error).message.split('\n')[0]}`
   } finally {
+    // Any pm2 command starts a daemon in that PM2_HOME: stop it before removing the folder.
+    await pm2(probe.dir, ['kill']).catch(() => {})
     probe.remove()
   }
 })
