@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { clusterPrimary, LastcallOptionError } from '../src/index.js'
 import { send, startFixture, type Fixture } from './helpers.js'
 
 const running: Fixture[] = []
@@ -92,5 +93,41 @@ describe('clusterPrimary (real cluster workers)', () => {
     expect((await hung).ok).toBe(false)
     await f.waitFor(() => reports(f).length === 2)
     expect(reports(f).map((e) => [e.report.exitCode, e.report.secondSignal])).toEqual([[143, 'SIGTERM'], [143, 'SIGTERM']])
+  })
+})
+
+describe('clusterPrimary rolling restart (real cluster workers)', () => {
+  it('replaces each worker in turn: the replacement listens before the old one is told to drain, and every old one exits 0', async () => {
+    const f = await start({ workers: 2, primary: { timeoutMs: 10_000, restartSignals: ['SIGHUP'] }, worker: { drainTimeoutMs: 5000 } })
+    process.kill(f.child.pid!, 'SIGHUP')
+    const { result } = await f.waitFor((e) => e.event === 'restarted')
+    expect(result).toMatchObject({ ok: true })
+    expect(result.replaced.map((r: { old: { id: number } }) => r.old.id)).toEqual([1, 2])
+    // Replacement 3 listened before worker 1 reported; replacement 4 before worker 2.
+    const order = f.events.filter((e) => e.event === 'worker-listening' || e.event === 'report').map((e) => `${e.event === 'report' ? 'exit' : 'up'} ${e.id}`)
+    expect(order.indexOf('up 3')).toBeLessThan(order.indexOf('exit 1'))
+    expect(order.indexOf('exit 1')).toBeLessThan(order.indexOf('up 4'))
+    expect(order.indexOf('up 4')).toBeLessThan(order.indexOf('exit 2'))
+    for (const { report } of reports(f)) expect(report).toMatchObject({ exitCode: 0, trigger: { type: 'message', message: 'shutdown' } })
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await f.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('rejects restart signals that also shut the cluster down, and a fork that is not a function', () => {
+    expect(() => clusterPrimary({ exit: false, logger: false, restartSignals: ['SIGTERM'] })).toThrow(LastcallOptionError)
+    expect(() => clusterPrimary({ exit: false, logger: false, restartSignals: ['SIGTERM'] })).toThrow(/option "restartSignals" must be signals not also in signals/)
+    expect(() => clusterPrimary({ exit: false, logger: false, fork: 'yes' as never })).toThrow(/option "fork" must be a function/)
+  })
+
+  it('stops when a replacement dies before listening: the old worker keeps serving and the result says why', async () => {
+    const f = await start({ workers: 2, crashingWorkers: [3], primary: { timeoutMs: 10_000, restartSignals: ['SIGHUP'] } })
+    process.kill(f.child.pid!, 'SIGHUP')
+    const { result } = await f.waitFor((e) => e.event === 'restarted')
+    expect(result).toMatchObject({ ok: false, replaced: [], error: 'the replacement exited with 3 before listening' })
+    expect(reports(f)).toEqual([])
+    const reply = await send(f.ports[0]!, '/')
+    expect(reply.ok && reply.reply.status).toBe(200)
+    process.kill(f.child.pid!, 'SIGTERM')
+    expect(await f.exited).toEqual({ code: 0, signal: null })
   })
 })
