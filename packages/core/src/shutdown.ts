@@ -7,6 +7,7 @@ import { ConnectionTracker, type ConnectionKind, RETRY_AFTER_SECONDS, type Arriv
 import { isHttp2Response } from './http2Sessions.js'
 import type { WebSocketServerLike } from './webSockets.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
+import { assertTransition, hasReached, reached, type ShutdownState } from './lifecycle.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './hooks.js'
 import { errorMessage, toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './checks.js'
@@ -17,24 +18,8 @@ import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report
 import { triggerLabel } from './report.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './signals.js'
 
-/**
- * The lifecycle, one way only:
- *
- * `starting` → `serving` → `leaving` → `draining` → `closing` → `closed`
- *
- * - starting: not ready yet (servers not listening, startup checks pending, or `ready()` not called).
- * - serving: ready; readiness probes pass.
- * - leaving: shutdown started; readiness fails, everything else is served normally (the readiness delay).
- * - draining: listeners closed; responses carry `Connection: close`; idle connections close after a linger.
- * - closing: the drain is over; cleanup phases run in order.
- * - closed: the report is final.
- */
-export type ShutdownState = 'starting' | 'serving' | 'leaving' | 'draining' | 'closing' | 'closed'
-
 /** How often failing startup checks are tried again until they pass. */
 const STARTUP_RETRY_MS = 1000
-
-const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
 
 export interface ShutdownEvents {
   /** Every transition, with the state it left. */
@@ -155,21 +140,12 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
   /** Resolves once the lifecycle has reached `state` or gone past it (at once if it already has). */
   reached(state: ShutdownState): Promise<void> {
-    if (!(state in ORDER)) throw new LastcallOptionError('reached(state)', state, `one of ${Object.keys(ORDER).join(', ')}`)
-    if (ORDER[this.#state] >= ORDER[state]) return Promise.resolve()
-    return new Promise((resolve) => {
-      const listener = (next: ShutdownState): void => {
-        if (ORDER[next] < ORDER[state]) return
-        this.off('state', listener)
-        resolve()
-      }
-      this.on('state', listener)
-    })
+    return reached(this, state)
   }
 
   /** Whether a shutdown has started. */
   get isShuttingDown(): boolean {
-    return ORDER[this.#state] >= ORDER.leaving
+    return hasReached(this.#state, 'leaving')
   }
 
   /**
@@ -205,7 +181,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
     if (this.#servers.includes(server)) return server
-    if (ORDER[this.#state] >= ORDER.closing) {
+    if (hasReached(this.#state, 'closing')) {
       throw new LastcallError(
         'LASTCALL_INVALID_STATE',
         `lastcall: cannot attach a server once the drain is over (state ${this.#state}): nothing would drain or close it. Attach servers before the shutdown, or close this one yourself.`,
@@ -269,7 +245,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * any server is attached, so adapters call it on every request.
    */
   adoptServerOf(req: IncomingMessage): void {
-    if (this.#servers.length > 0 || this.#adoptionWarned || ORDER[this.#state] >= ORDER.closing) return
+    if (this.#servers.length > 0 || this.#adoptionWarned || hasReached(this.#state, 'closing')) return
     this.#adoptionWarned = true
     // `socket.server` is set by `net` on accepted sockets (and kept by TLS sockets); Node does not document it.
     const server = (req.socket as { server?: unknown } | null)?.server
@@ -305,9 +281,8 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * Adapters ask this for every request that is not a probe.
    */
   shouldReject(): boolean {
-    const order = ORDER[this.#state]
-    if (order >= ORDER.closing) return true
-    return order === ORDER.draining && this.#options.whileDraining === 'reject'
+    if (hasReached(this.#state, 'closing')) return true
+    return this.#state === 'draining' && this.#options.whileDraining === 'reject'
   }
 
   /** Counts a request an adapter rejected with 503, for the report. */
@@ -398,7 +373,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
   #setState(next: ShutdownState): void {
     const previous = this.#state
-    if (ORDER[next] <= ORDER[previous]) throw new LastcallError('LASTCALL_INVALID_STATE', `lastcall: cannot go from ${previous} to ${next}`)
+    assertTransition(previous, next)
     this.#state = next
     this.#emit('state', next, previous)
   }
