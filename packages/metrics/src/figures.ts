@@ -1,4 +1,4 @@
-import type { ShutdownReport, ShutdownState, Trigger } from '@lastcall/core'
+import { SHUTDOWN_STATES, type ShutdownReport, type ShutdownState, type Trigger } from '@lastcall/core'
 
 export type FigureType = 'gauge' | 'counter' | 'histogram'
 
@@ -15,7 +15,7 @@ export interface Figure {
 }
 
 /** Every state of the lifecycle, in order: the series of the state-set gauge. */
-export const STATES: readonly ShutdownState[] = ['starting', 'serving', 'leaving', 'draining', 'closing', 'closed']
+export const STATES: readonly ShutdownState[] = SHUTDOWN_STATES
 
 /** The states that are timed as shutdown phases, each from its start to the next state. */
 export const TIMED_PHASES = ['leaving', 'draining', 'closing'] as const

@@ -1,7 +1,7 @@
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2'
 import type { Agent } from 'node:http'
 import { request as httpRequest } from 'node:http'
-import type { ShutdownController, ShutdownOptions, ShutdownReport, ShutdownState } from '@lastcall/core'
+import { reached as lifecycleReached, type ShutdownController, type ShutdownOptions, type ShutdownReport, type ShutdownState } from '@lastcall/core'
 import { afterEach, describe, expect, it as vit } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { drainChild, drainInProcess } from '@lastcall/testing'
@@ -9,19 +9,16 @@ import type { AdapterApp, AdapterUnderTest, AppVariant } from './app.js'
 import { TestKit } from './app.js'
 import { startFixture, type Fixture } from './child.js'
 import { describeTrafficShapes } from './shapes.js'
-import { get, hammerAgent, type Outcome, hammerFetch, idleSockets, keepAliveAgent, onceMatching, send } from './clients.js'
+import { get, hammerAgent, type Outcome, hammerFetch, idleSockets, keepAliveAgent, send } from './clients.js'
 import { startRemote } from './remote.js'
 import { defaultRuntime, fixtureCommand, type Runtime } from './runtimes.js'
-
-const ORDER: Record<ShutdownState, number> = { starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 }
 
 /** Options every conformance test starts from: no signals, no exit, short deadlines. */
 export const TEST_OPTIONS: ShutdownOptions = { logger: false, signals: [], exit: false, readinessDelayMs: 0, drainTimeoutMs: 5000, timeoutMs: 15_000 }
 
 /** Resolves once the controller has reached `state` (or a later one). */
-export async function reached(controller: ShutdownController, state: ShutdownState): Promise<void> {
-  if (ORDER[controller.state] >= ORDER[state]) return
-  await onceMatching(controller, 'state', (next: ShutdownState) => ORDER[next] >= ORDER[state])
+export function reached(controller: ShutdownController, state: ShutdownState): Promise<void> {
+  return lifecycleReached(controller, state)
 }
 
 interface Started {
