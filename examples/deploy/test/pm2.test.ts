@@ -154,12 +154,20 @@ function expectNothingLost(m: Measured): void {
 
 const summary = (m: Measured): string => `${JSON.stringify(m.byPhase)}; pm2 reload ${m.reloadMs} ms, pm2 stop ${m.stopMs} ms, shutdowns ${m.shutdownMs.join(', ')} ms`
 
-function expectCleanExits(m: Measured, instances: number, trigger: object): void {
-  // Two generations of instances, each exited by itself, with code 0, nothing forced, well before any SIGKILL.
+/**
+ * Two generations of instances, each exited by itself before PM2's SIGKILL, no request cut. With PM2's
+ * default 1.6 s, lastcall's budget is 600 ms (drain 300): on a starved machine (the new worker starting
+ * beside it) the drain's deadline may close an idle keep-alive connection it was still lingering on,
+ * which the report counts and the exit code says (1); no request is in it. Elsewhere the exit code is 0.
+ */
+function expectCleanExits(m: Measured, instances: number, trigger: object, { killMs = 30_000, tight = false } = {}): void {
   expect(m.reports).toHaveLength(2 * instances)
-  for (const ms of m.shutdownMs) expect(ms).toBeLessThan(1000)
-  for (const { report } of m.reports as Array<AppEvent & { report: { exitCode: number; trigger: object; requests: { forced: number } } }>) {
-    expect(report).toMatchObject({ exitCode: 0, requests: { forced: 0 } })
+  // Under PM2's default, before its SIGKILL; with the recipe, far below the 10 s delay maximum it used to wait.
+  for (const ms of m.shutdownMs) expect(ms).toBeLessThan(tight ? killMs : 3000)
+  for (const { report } of m.reports as Array<AppEvent & { report: { exitCode: number; trigger: object; requests: { forced: number }; connections: { forced: number } } }>) {
+    expect(report.requests.forced).toBe(0)
+    if (tight && report.exitCode !== 0) expect(report.connections.forced).toBeGreaterThan(0)
+    else expect(report.exitCode).toBe(0)
     expect([trigger, { type: 'signal', signal: 'SIGINT' }]).toContainEqual(report.trigger)
   }
 }
@@ -177,13 +185,13 @@ describe('PM2 7, cluster mode, 2 instances, 32 keep-alive clients on the port', 
 
     expectNothingLost(m)
     expect(m.counts.completed).toBeGreaterThan(1000)
-    expectCleanExits(m, 2, { type: 'signal', signal: 'SIGINT' })
+    expectCleanExits(m, 2, { type: 'signal', signal: 'SIGINT' }, { killMs: 1600, tight: true })
     // PM2's own work (the CLI, starting each new worker) dominates a reload and swings with the machine's load;
     // lastcall's part is each old worker's shutdown, bounded above.
     expect(m.reloadMs).toBeLessThanOrEqual(2 * base.reloadMs + 1000)
   })
 
-  it('with the recipe (wait_ready, kill_timeout 30 s, shutdown_with_message): reload and stop lose no request and each worker drains in under a second, not at the 10 s delay maximum', async (context) => {
+  it('with the recipe (wait_ready, kill_timeout 30 s, shutdown_with_message): reload and stop lose no request and each worker drains in a fraction of a second (measured 15-180 ms), not at the 10 s delay maximum', async (context) => {
     const run = await start(context, { ...recipe, instances: 2 }, { APP: 'lastcall' })
     expect(await run.events.next((e) => e.event === 'platform')).toMatchObject({ platform: 'pm2', readinessDelayMs: 0, timeoutMs: 25_000 })
     const m = await reloadAndStopUnderLoad(run, 2)
@@ -200,7 +208,7 @@ describe('PM2 7, fork mode, one instance, 32 keep-alive clients on the port', { 
     expect(await run.events.next((e) => e.event === 'platform')).toMatchObject({ platform: 'pm2', label: 'PM2 fork mode', readinessDelayMs: 'auto', timeoutMs: 600 })
     fork = await reloadAndStopUnderLoad(run, 1)
     console.info(`[pm2 fork, PM2 defaults] lastcall: ${summary(fork)}`)
-    expectCleanExits(fork, 1, { type: 'signal', signal: 'SIGINT' })
+    expectCleanExits(fork, 1, { type: 'signal', signal: 'SIGINT' }, { killMs: 1600, tight: true })
   })
 
   // Known failure, measured since 4462e7c (core answers `Keep-Alive: timeout=1` from the moment readiness
