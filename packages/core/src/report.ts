@@ -53,6 +53,40 @@ export interface ShutdownReport {
   exitCode: number
 }
 
+/** What a shutdown counted, the report is made of. */
+export interface Counted extends Pick<ShutdownReport, 'trigger' | 'durationMs' | 'timeline' | 'readinessDelay' | 'requests' | 'connections' | 'hooks' | 'pending'> {
+  startedAt: Date
+  /** How the shutdown ended: ran to its end, `timeoutMs` fired, or a second signal cut it (the process exits with `code`). */
+  end: 'done' | 'timeout' | { cut: NodeJS.Signals; code: number }
+  /** The first uncaught error seen (`onCrash: 'shutdown'`). */
+  crash: { kind: CrashKind; error: string } | undefined
+}
+
+/** The report of a shutdown from what it counted, and its exit code. Copies the counts: the report never changes after. */
+export function buildReport(counted: Counted): ShutdownReport {
+  const { trigger, end, crash } = counted
+  const timedOut = end === 'timeout'
+  const cut = typeof end === 'object' ? end : undefined
+  const failed = counted.hooks.some((h) => h.outcome !== 'ok')
+  const forced = counted.requests.forced + counted.connections.forced
+  const report: ShutdownReport = {
+    trigger,
+    startedAt: counted.startedAt.toISOString(),
+    durationMs: counted.durationMs,
+    timeline: counted.timeline,
+    readinessDelay: counted.readinessDelay,
+    requests: { ...counted.requests },
+    connections: { ...counted.connections, byKind: { ...counted.connections.byKind } },
+    hooks: counted.hooks,
+    timedOut,
+    pending: counted.pending,
+    exitCode: cut ? cut.code : timedOut || failed || forced > 0 || trigger.type === 'error' || crash ? 1 : 0,
+  }
+  if (cut) report.secondSignal = cut.cut
+  if (crash) report.crash = { ...crash }
+  return report
+}
+
 export function triggerLabel(trigger: Trigger): string {
   switch (trigger.type) {
     case 'signal':

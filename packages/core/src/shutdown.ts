@@ -15,7 +15,7 @@ import { Probes, type ProbeRequest, type ProbeResponse } from './probes.js'
 import { AdaptiveDelay, proberKey, type DelayDecision } from './readinessDelay.js'
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
-import { triggerLabel } from './report.js'
+import { buildReport, triggerLabel } from './report.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './signals.js'
 
 /** How often failing startup checks are tried again until they pass. */
@@ -441,25 +441,20 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         this.#tracker.force()
       }
       mark('closed')
-      const hooks = this.#hooks.results()
-      const failed = hooks.some((h) => h.outcome !== 'ok')
-      const forced = this.#tracker.requests.forced + this.#tracker.connections.forced
-      const crash = this.#crash
-      const report: ShutdownReport = {
+      const report = buildReport({
         trigger,
-        startedAt: startedAt.toISOString(),
+        startedAt,
         durationMs: Math.round(clock.now() - t0),
         timeline,
         readinessDelay,
-        requests: { ...this.#tracker.requests },
-        connections: { ...this.#tracker.connections, byKind: { ...this.#tracker.connections.byKind } },
-        hooks,
-        timedOut,
+        requests: this.#tracker.requests,
+        connections: this.#tracker.connections,
+        hooks: this.#hooks.results(),
+        end,
         pending,
-        exitCode: cut ? cut.code : timedOut || failed || forced > 0 || trigger.type === 'error' || crash ? 1 : 0,
-      }
-      if (cut) report.secondSignal = cut.cut
-      if (crash) report.crash = { ...crash }
+        crash: this.#crash,
+      })
+      const crash = report.crash
       this.#report = report
       this.#log(report.exitCode === 0 ? 'info' : 'warn', `shutdown finished with exit code ${report.exitCode} in ${report.durationMs} ms`, {
         exitCode: report.exitCode, timedOut, secondSignal: report.secondSignal, crash: crash ? `${crash.kind}: ${crash.error}` : undefined,
