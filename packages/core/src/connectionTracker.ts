@@ -113,6 +113,8 @@ export interface TrackerOptions {
    * the client is invited to send its body.
    */
   shouldReject?: (() => boolean) | undefined
+  /** Advertise \`Keep-Alive: timeout=1\` from \`leaving()\` on (the \`keepAliveHint\` option). */
+  keepAliveHint?: boolean | undefined
   /** Whether a URL is one of the probe endpoints: their responses never carry the keep-alive hint. */
   isProbe?: ((url: string | undefined) => boolean) | undefined
 }
@@ -124,7 +126,8 @@ const TIMED_OUT_BODY = 'Service Unavailable: request deadline passed\n'
 const REJECTED_BODY = 'Service Unavailable: shutting down\n'
 
 /**
- * Advertised on keep-alive responses from the moment readiness fails. One
+ * Advertised on keep-alive responses from the moment readiness fails, with
+ * the \`keepAliveHint\` option. One
  * second is the only value every common Node client reads as "do not reuse
  * this socket": Node's \`http.Agent\` subtracts a 1 s buffer from the hint
  * (\`agentKeepAliveTimeoutBuffer\` on 22.20+/24.7+) and does not keep a
@@ -286,13 +289,14 @@ export class ConnectionTracker {
   }
 
   /**
-   * Readiness fails from now on: requests are counted, and keep-alive
-   * responses advertise \`Keep-Alive: timeout=1\` (see \`KEEP_ALIVE_HINT\`), so
-   * clients that honour it retire their sockets before the drain closes them.
+   * Readiness fails from now on: requests are counted, and with
+   * \`keepAliveHint\` keep-alive responses advertise \`Keep-Alive: timeout=1\`
+   * (see \`KEEP_ALIVE_HINT\`), so clients that honour it retire their sockets
+   * before the drain closes them.
    */
   leaving(): void {
     this.startCounting()
-    this.#hinting = true
+    this.#hinting = this.#options.keepAliveHint === true
   }
 
   /**

@@ -146,6 +146,20 @@ export interface ShutdownOptions {
    */
   whileDraining?: 'serve' | 'reject'
   /**
+   * From the moment readiness fails, keep-alive HTTP/1.1 responses (not
+   * probes) carry \`Keep-Alive: timeout=1\`, which Node's \`http.Agent\` and
+   * undici (\`fetch\`) read as "do not reuse this socket": they close it after
+   * the response, hold no idle socket for the drain to close under them, and
+   * open a new connection for their next request. Worth it when something
+   * sends those new connections to another instance (a Kubernetes Service, DNS
+   * over several instances); without that, clients keep connecting here until
+   * the listener closes, and a connection still in its accept queue then is
+   * reset (see docs/long-lived.md for the measured trade-off). Balancers'
+   * pools (HAProxy, nginx) ignore the header.
+   * @default false
+   */
+  keepAliveHint?: boolean
+  /**
    * A deadline for every request, in normal operation and while draining.
    * When it passes, the request's signal aborts and the client gets 503 if no
    * response head was sent yet, or its connection is destroyed otherwise.
@@ -226,6 +240,7 @@ export interface ResolvedOptions {
   phases: readonly ResolvedPhase[]
   manualReady: boolean
   whileDraining: 'serve' | 'reject'
+  keepAliveHint: boolean
   requestTimeoutMs: number | undefined
   webSocketCloseTimeoutMs: number
   probes: ProbeOptions | false
@@ -242,7 +257,7 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS = new Set<string>([
   'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
-  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'requestTimeoutMs', 'probes', 'clock', 'env',
+  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'keepAliveHint', 'requestTimeoutMs', 'probes', 'clock', 'env',
   'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash', 'platform',
 ])
 
@@ -277,6 +292,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   if (o.whileDraining !== undefined && o.whileDraining !== 'serve' && o.whileDraining !== 'reject') {
     throw new LastcallOptionError('whileDraining', o.whileDraining, '"serve" or "reject"')
   }
+  if (o.keepAliveHint !== undefined && typeof o.keepAliveHint !== 'boolean') throw new LastcallOptionError('keepAliveHint', o.keepAliveHint, 'true or false')
   if (o.probes !== undefined && o.probes !== false && (typeof o.probes !== 'object' || o.probes === null || Array.isArray(o.probes))) {
     throw new LastcallOptionError('probes', o.probes, 'false or an object of probe options')
   }
@@ -361,6 +377,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     phases,
     manualReady: o.manualReady ?? false,
     whileDraining: o.whileDraining ?? 'serve',
+    keepAliveHint: o.keepAliveHint ?? false,
     requestTimeoutMs: o.requestTimeoutMs,
     webSocketCloseTimeoutMs: o.webSocketCloseTimeoutMs ?? 1_000,
     probes: o.probes ?? {},

@@ -74,6 +74,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       drainSignal: this.#drain.signal,
       onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
       shouldReject: () => this.shouldReject(),
+      keepAliveHint: this.#options.keepAliveHint,
       isProbe: (url) => this.#options.probes !== false && this.#probes.kindOf(url) !== undefined,
       // The path only: query strings often carry tokens.
       onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, path: pathOf(req.url) }),

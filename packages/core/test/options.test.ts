@@ -25,6 +25,12 @@ describe('createShutdown options', () => {
     expect(optionError(() => createShutdown({ ...base, idleLingerMs: Infinity })).option).toBe('idleLingerMs')
   })
 
+  it('takes keepAliveHint as a boolean only, off by default', () => {
+    expect(optionError(() => createShutdown({ signals: [], keepAliveHint: 'yes' as unknown as boolean })).message).toBe(`lastcall: option "keepAliveHint" must be true or false; received "yes"`)
+    expect(createShutdown({ signals: [] }).options.keepAliveHint).toBe(false)
+    expect(createShutdown({ signals: [], keepAliveHint: true }).options.keepAliveHint).toBe(true)
+  })
+
   it('rejects bounds of the automatic delay that contradict each other or a fixed delay', () => {
     expect(optionError(() => createShutdown({ ...base, readinessDelayMinMs: 6000, readinessDelayMaxMs: 5000 })).message).toContain('at most readinessDelayMaxMs (5000)')
     expect(optionError(() => createShutdown({ ...base, readinessDelayMs: 1000, readinessDelayMaxMs: 5000 })).message).toContain("only readinessDelayMs: 'auto'")

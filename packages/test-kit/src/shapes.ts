@@ -311,8 +311,17 @@ export function describeTrafficShapes(adapter: AdapterUnderTest, h: ShapeHelpers
       expectClean(final)
     })
 
-    it('advertises Keep-Alive: timeout=1 from the moment readiness fails (not on probes), and http.Agent then retires the socket itself', async () => {
+    it('without keepAliveHint (the default), keeps keep-alive responses as they were during the readiness delay', async () => {
       const s = await h.start({ readinessDelayMs: 60_000, timeoutMs: 90_000 })
+      const a = h.agent(1)
+      void s.controller.shutdown('test')
+      const during = await send(s.port, '/ok', { agent: a })
+      expect(during.ok && during.reply.headers['keep-alive']).not.toBe('timeout=1')
+      expect(await send(s.port, '/ok', { agent: a })).toMatchObject({ ok: true, reply: { reused: true } })
+    })
+
+    it('with keepAliveHint, advertises Keep-Alive: timeout=1 from the moment readiness fails (not on probes), and http.Agent then retires the socket itself', async () => {
+      const s = await h.start({ readinessDelayMs: 60_000, timeoutMs: 90_000, keepAliveHint: true })
       const a = h.agent(1)
       const before = await send(s.port, '/ok', { agent: a })
       expect(before.ok && before.reply.headers['keep-alive']).not.toBe('timeout=1')
