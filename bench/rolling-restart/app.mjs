@@ -1,5 +1,6 @@
 // The routes every variant serves, so that only shutdown handling differs.
-//   GET /fast, GET /slow?ms=N, POST /orders (JSON body), GET /readyz
+//   GET /fast, GET /slow?ms=N, GET /stream?ms=N (head and a first chunk at once, the end
+//   N ms later: an early-flushing handler), POST /orders (JSON body), GET /readyz
 // and the stdout protocol with run.mjs: `LISTENING <port>` once listening.
 import { createServer } from 'node:http'
 
@@ -17,6 +18,7 @@ export function createApp({ isReady = () => true } = {}) {
       res.on('close', () => clearTimeout(timer))
       return
     }
+    if (url.startsWith('/stream')) return streamEarly(res, streamMs(url))
     if (url === '/orders' && req.method === 'POST') {
       let size = 0
       req.on('data', (chunk) => (size += chunk.length))
@@ -43,8 +45,28 @@ export function slowMs(url) {
   return Math.min(5000, Number(new URL(url, 'http://x').searchParams.get('ms')) || 1000)
 }
 
+/** The length of a `/stream?ms=N` response after its head (default 50 ms, at most 1 s). @param {string} url */
+export function streamMs(url) {
+  const ms = Number(new URL(url, 'http://x').searchParams.get('ms') ?? 50)
+  return Number.isFinite(ms) ? Math.min(1000, Math.max(0, ms)) : 50
+}
+
 /**
- * The same routes for Fastify variants (GET /fast, GET /slow?ms=N, POST /orders).
+ * Sends the head and a first chunk at once and ends `ms` later, as any
+ * streaming or early-flushing handler does: a response under way when the
+ * drain starts, whose client sends its next request the moment it ends.
+ * @param {import('node:http').ServerResponse} res
+ * @param {number} ms
+ */
+export function streamEarly(res, ms) {
+  res.writeHead(200, { 'Content-Type': 'text/plain' })
+  res.write('early;')
+  const timer = setTimeout(() => res.end('late\n'), ms)
+  res.on('close', () => clearTimeout(timer))
+}
+
+/**
+ * The same routes for Fastify variants (GET /fast, GET /slow?ms=N, GET /stream?ms=N, POST /orders).
  * @param {import('fastify').FastifyInstance} app
  */
 export function fastifyRoutes(app) {
@@ -53,6 +75,10 @@ export function fastifyRoutes(app) {
     const ms = slowMs(request.url)
     await new Promise((resolve) => setTimeout(resolve, ms))
     return reply.type('text/plain').send(`slow ${ms}\n`)
+  })
+  app.get('/stream', (request, reply) => {
+    reply.hijack()
+    streamEarly(reply.raw, streamMs(request.url))
   })
   app.post('/orders', async (request, reply) => reply.code(201).type('application/json').send(`{"received":${JSON.stringify(request.body).length}}\n`))
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
  * @typedef {object} RequestRecord
  * @property {number} start ms since the scenario started
  * @property {number} end
- * @property {'fast' | 'slow' | 'post'} kind
+ * @property {'fast' | 'slow' | 'stream' | 'post'} kind
  * @property {string} outcome 'ok', 'status <code>', or 'error <code> (reused|new connection)', or 'hung'
  */
 
@@ -51,11 +51,11 @@ export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTi
   /** @type {Set<() => void>} */
   const open = new Set()
 
-  /** @param {'fast' | 'slow' | 'post'} kind @param {() => number} rnd @returns {Promise<RequestRecord>} */
+  /** @param {'fast' | 'slow' | 'stream' | 'post'} kind @param {() => number} rnd @returns {Promise<RequestRecord>} */
   const send = (kind, rnd) => new Promise((resolve) => {
     const start = now()
     const body = kind === 'post' ? JSON.stringify({ item: 'bench', note: 'x'.repeat(256) }) : undefined
-    const path = kind === 'slow' ? `/slow?ms=${500 + Math.floor(rnd() * 1500)}` : kind === 'post' ? '/orders' : '/fast'
+    const path = kind === 'slow' ? `/slow?ms=${500 + Math.floor(rnd() * 1500)}` : kind === 'stream' ? `/stream?ms=${Math.floor(rnd() * 100)}` : kind === 'post' ? '/orders' : '/fast'
     const req = request({
       agent, host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET',
       headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {},
@@ -97,7 +97,7 @@ export function startLoad({ port, connections, pauseMs, now, seed = 1, requestTi
     if (mode === 'sparse') await pause(rnd() * 2500)
     while (running) {
       const p = rnd()
-      const record = await send(p < 0.05 ? 'slow' : p < 0.2 ? 'post' : 'fast', rnd)
+      const record = await send(p < 0.05 ? 'slow' : p < 0.15 ? 'stream' : p < 0.25 ? 'post' : 'fast', rnd)
       records.push(record)
       const wait = mode === 'sparse' ? 2000 + rnd() * 1000 : pauseMs
       if (running && wait > 0) await pause(wait)

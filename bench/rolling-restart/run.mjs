@@ -343,7 +343,7 @@ function analyse(run) {
   for (const r of run.records) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1
   const ok = run.records.filter((r) => r.outcome === 'ok')
   const latencies = ok.map((r) => r.end - r.start).sort((a, b) => a - b)
-  const fastLat = ok.filter((r) => r.kind !== 'slow').map((r) => r.end - r.start).sort((a, b) => a - b)
+  const fastLat = ok.filter((r) => r.kind === 'fast' || r.kind === 'post').map((r) => r.end - r.start).sort((a, b) => a - b)
   const pct = (/** @type {number[]} */ xs, /** @type {number} */ p) => (xs.length === 0 ? 0 : Math.round(/** @type {number} */ (xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]) * 10) / 10)
   const sigterms = run.events.filter((e) => e.type === 'sigterm')
   const failures = run.records.filter((r) => r.outcome !== 'ok').map((r) => {

@@ -2,7 +2,7 @@
 // app.mjs's routes as Express routes, `shutdown.attach(app.listen(port))`.
 import express from 'express'
 import { gracefulShutdown } from '@lastcall/express'
-import { lastcallOptions, listening, portArg, slowMs } from '../app.mjs'
+import { lastcallOptions, listening, portArg, slowMs, streamEarly, streamMs } from '../app.mjs'
 
 const shutdown = gracefulShutdown(lastcallOptions())
 shutdown.on('closed', (report) => console.log(`REPORT ${JSON.stringify(report)}`))
@@ -14,6 +14,7 @@ app.get('/slow', (req, res) => {
   const timer = setTimeout(() => res.type('text/plain').send(`slow ${ms}\n`), ms)
   res.on('close', () => clearTimeout(timer))
 })
+app.get('/stream', (req, res) => streamEarly(res, streamMs(req.url)))
 app.post('/orders', express.raw({ type: '*/*' }), (req, res) => res.status(201).type('application/json').send(`{"received":${req.body.length}}\n`))
 const server = app.listen(portArg(), '127.0.0.1', () => listening(server))
 shutdown.attach(server)

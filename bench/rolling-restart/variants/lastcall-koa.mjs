@@ -2,7 +2,7 @@
 // app.mjs's routes as one Koa middleware, `shutdown.attach(app.listen(port))`.
 import Koa from 'koa'
 import { gracefulShutdown } from '@lastcall/koa'
-import { lastcallOptions, listening, portArg, slowMs } from '../app.mjs'
+import { lastcallOptions, listening, portArg, slowMs, streamEarly, streamMs } from '../app.mjs'
 
 const shutdown = gracefulShutdown(lastcallOptions())
 shutdown.on('closed', (report) => console.log(`REPORT ${JSON.stringify(report)}`))
@@ -15,6 +15,10 @@ app.use(async (ctx) => {
     const ms = slowMs(ctx.url)
     await new Promise((resolve) => setTimeout(resolve, ms))
     ctx.body = `slow ${ms}\n`
+  } else if (ctx.method === 'GET' && ctx.path === '/stream') {
+    // Written by hand, as an early-flushing handler does.
+    ctx.respond = false
+    streamEarly(ctx.res, streamMs(ctx.url))
   } else if (ctx.method === 'POST' && ctx.path === '/orders') {
     let size = 0
     for await (const chunk of ctx.req) size += chunk.length

@@ -2,7 +2,8 @@
 //
 // Workers share one keep-alive `http.Agent` (and a quarter of them use `fetch`,
 // whose pool is undici's); each sends one request after another: fast GETs,
-// POSTs and, from every fourth worker, slow GETs (1-3 s). One more client holds an SSE stream open.
+// POSTs, early-flushed GETs (head at once, end 0-100 ms later) and, from every fourth
+// worker, slow GETs (1-3 s). One more client holds an SSE stream open.
 // A worker whose request is refused (the listener is closed) counts it and
 // stops sending to this server, as a load balancer that noticed would.
 import { Agent, request as httpRequest } from 'node:http'
@@ -13,7 +14,7 @@ export const OUTCOMES = /** @type {const} */ ([
 ])
 
 /** @typedef {typeof OUTCOMES[number]} Outcome */
-/** @typedef {'fast' | 'slow' | 'post' | 'sse'} Kind */
+/** @typedef {'fast' | 'slow' | 'stream' | 'post' | 'sse'} Kind */
 /**
  * @typedef {object} RequestRecord
  * @property {Kind} kind
@@ -99,6 +100,7 @@ export function createLoad({ port, connections, seed = 1, fetchShare = 0.25, req
   /** @param {Kind} kind @param {() => number} rnd */
   const plan = (kind, rnd) => {
     if (kind === 'slow') return { method: 'GET', path: `/slow?ms=${1000 + Math.floor(rnd() * 2000)}`, body: undefined }
+    if (kind === 'stream') return { method: 'GET', path: `/stream?ms=${Math.floor(rnd() * 100)}`, body: undefined }
     if (kind === 'post') return { method: 'POST', path: '/orders', body: JSON.stringify({ item: 'demo', qty: Math.ceil(rnd() * 9), note: 'x'.repeat(512) }) }
     return { method: 'GET', path: '/fast', body: undefined }
   }
@@ -165,7 +167,7 @@ export function createLoad({ port, connections, seed = 1, fetchShare = 0.25, req
     while (running) {
       const p = rnd()
       /** @type {Kind} */
-      const kind = p < slowShare ? 'slow' : p < slowShare + 0.15 ? 'post' : 'fast'
+      const kind = p < slowShare ? 'slow' : p < slowShare + 0.1 ? 'stream' : p < slowShare + 0.25 ? 'post' : 'fast'
       inFlight++
       sent++
       const record = await (useFetch ? viaFetch(kind, rnd) : viaAgent(kind, rnd))

@@ -3,10 +3,13 @@
 //
 //   GET  /fast           answers at once
 //   GET  /slow?ms=1500   answers after `ms` (1-3 s in the demo's load)
+//   GET  /stream?ms=50   early-flushed: the head and `early;` at once, `late` after `ms`
 //   POST /orders         reads a JSON body, answers 201 with its size
 //   GET  /events         an SSE stream: a tick every 200 ms; when `stop` aborts
 //                        it sends a final `shutdown` event with a `retry:` hint and ends
 //   GET  /readyz         200 while `isReady()`, else 503
+
+import { earlyFlush } from './sse.mjs'
 
 const TICK_MS = 200
 const MAX_SLOW_MS = 10_000
@@ -23,6 +26,13 @@ export function createApp({ stop, isReady }) {
       const ms = Math.min(MAX_SLOW_MS, Math.max(0, Number(url.searchParams.get('ms')) || 1000))
       const timer = setTimeout(() => send(res, 200, `slow ${ms} ms\n`), ms)
       res.on('close', () => clearTimeout(timer))
+      return
+    }
+    if (req.method === 'GET' && url.pathname === '/stream') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
+      const body = earlyFlush(url.searchParams.get('ms') ?? undefined)
+      body.pipe(res)
+      res.on('close', () => body.destroy())
       return
     }
     if (req.method === 'POST' && url.pathname === '/orders') {

@@ -5,7 +5,7 @@
 import express from 'express'
 import { parseArgs } from 'node:util'
 import { formatReport, gracefulShutdown } from '@lastcall/express'
-import { EVENT_STREAM_HEADERS, eventStream, slowMs } from './sse.mjs'
+import { EVENT_STREAM_HEADERS, earlyFlush, eventStream, slowMs } from './sse.mjs'
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'readiness-delay-ms': { type: 'string', default: '500' } } })
 
@@ -20,6 +20,12 @@ app.get('/slow', (req, res) => {
   const ms = slowMs(req.query['ms'])
   const timer = setTimeout(() => res.type('text/plain').send(`slow ${ms} ms\n`), ms)
   res.on('close', () => clearTimeout(timer))
+})
+app.get('/stream', (req, res) => {
+  const body = earlyFlush(req.query['ms'])
+  res.type('text/plain')
+  body.pipe(res)
+  res.on('close', () => body.destroy())
 })
 app.post('/orders', express.json(), (req, res) => {
   res.status(201).json({ received: Buffer.byteLength(JSON.stringify(req.body)) })

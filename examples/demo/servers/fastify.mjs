@@ -6,7 +6,7 @@
 import Fastify from 'fastify'
 import { parseArgs } from 'node:util'
 import { formatReport, gracefulShutdown } from '@lastcall/fastify'
-import { EVENT_STREAM_HEADERS, eventStream, slowMs } from './sse.mjs'
+import { EVENT_STREAM_HEADERS, earlyFlush, eventStream, slowMs } from './sse.mjs'
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'readiness-delay-ms': { type: 'string', default: '500' } } })
 
@@ -20,6 +20,7 @@ app.get('/slow', (request, reply) => {
   const timer = setTimeout(() => void reply.type('text/plain').send(`slow ${ms} ms\n`), ms)
   reply.raw.on('close', () => clearTimeout(timer))
 })
+app.get('/stream', (request, reply) => reply.type('text/plain').send(earlyFlush(/** @type {Record<string, string | undefined>} */ (request.query)['ms'])))
 app.post('/orders', async (request, reply) => reply.code(201).send({ received: Buffer.byteLength(JSON.stringify(request.body)) }))
 // Fastify pipes the stream and destroys it when the response closes.
 app.get('/events', (request, reply) => reply.headers(EVENT_STREAM_HEADERS).send(eventStream(request.lastcall.signal)))

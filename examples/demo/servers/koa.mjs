@@ -6,7 +6,7 @@ import Koa from 'koa'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { formatReport, gracefulShutdown } from '@lastcall/koa'
-import { EVENT_STREAM_HEADERS, eventStream, slowMs } from './sse.mjs'
+import { EVENT_STREAM_HEADERS, earlyFlush, eventStream, slowMs } from './sse.mjs'
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'readiness-delay-ms': { type: 'string', default: '500' } } })
 
@@ -27,6 +27,9 @@ app.use(async (ctx) => {
     await delay(ms, undefined, { signal: gone.signal }).catch(() => {})
     ctx.type = 'text/plain'
     ctx.body = `slow ${ms} ms\n`
+  } else if (route === 'GET /stream') {
+    ctx.type = 'text/plain'
+    ctx.body = earlyFlush(ctx.query['ms'])
   } else if (route === 'POST /orders') {
     let raw = ''
     for await (const chunk of ctx.req) raw += chunk

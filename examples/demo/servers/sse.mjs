@@ -31,6 +31,21 @@ export function eventStream(signal) {
 /** Response headers of the stream. */
 export const EVENT_STREAM_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }
 
+/**
+ * A readable that yields `early;` at once and `late` after `ms` (0-1000, 50
+ * when missing): the body of `/stream`, an early-flushing response whose head
+ * goes out before its end, so one can be under way when the drain starts.
+ * @param {unknown} ms
+ */
+export function earlyFlush(ms) {
+  const stream = new PassThrough()
+  stream.write('early;')
+  const wait = Math.min(1000, Math.max(0, Number(ms ?? 50) || 0))
+  const timer = setTimeout(() => stream.end('late\n'), wait)
+  stream.on('close', () => clearTimeout(timer))
+  return stream
+}
+
 /** How long `/slow?ms=` waits: 1 s when missing, at most 10 s. */
 /** @param {unknown} ms */
 export function slowMs(ms) {

@@ -21,7 +21,10 @@ export interface LoadOptions {
   connections?: number
   /**
    * The request mix. Connection `i` starts at entry `i` and cycles through
-   * it, so fast and slow requests are in flight at once.
+   * it, so fast and slow requests are in flight at once. Put a streaming or
+   * early-flushing route in it (head sent before the end): each connection
+   * sends its next request the moment a response ends, the case where a drain
+   * that closes a socket after its response resets a request it then ran.
    * @default [{ path: '/' }, { method: 'POST', path: '/', body: '{}' }]
    */
   requests?: readonly LoadRequest[]
