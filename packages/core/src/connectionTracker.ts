@@ -113,7 +113,7 @@ export interface TrackerOptions {
    * the client is invited to send its body.
    */
   shouldReject?: (() => boolean) | undefined
-  /** Advertise \`Keep-Alive: timeout=1\` from \`leaving()\` on (the \`keepAliveHint\` option). */
+  /** Advertise `Keep-Alive: timeout=1` from `leaving()` on (the `keepAliveHint` option). */
   keepAliveHint?: boolean | undefined
   /** Whether a URL is one of the probe endpoints: their responses never carry the keep-alive hint. */
   isProbe?: ((url: string | undefined) => boolean) | undefined
@@ -127,12 +127,12 @@ const REJECTED_BODY = 'Service Unavailable: shutting down\n'
 
 /**
  * Advertised on keep-alive responses from the moment readiness fails, with
- * the \`keepAliveHint\` option. One
+ * the `keepAliveHint` option. One
  * second is the only value every common Node client reads as "do not reuse
- * this socket": Node's \`http.Agent\` subtracts a 1 s buffer from the hint
- * (\`agentKeepAliveTimeoutBuffer\` on 22.20+/24.7+) and does not keep a
- * socket whose remaining time is 0; undici (\`fetch\`) subtracts 2 s
- * (\`keepAliveTimeoutThreshold\`, 1 s in undici 5) and marks the socket for
+ * this socket": Node's `http.Agent` subtracts a 1 s buffer from the hint
+ * (`agentKeepAliveTimeoutBuffer` on 22.20+/24.7+) and does not keep a
+ * socket whose remaining time is 0; undici (`fetch`) subtracts 2 s
+ * (`keepAliveTimeoutThreshold`, 1 s in undici 5) and marks the socket for
  * closing. Those clients then close the socket themselves after the
  * response, so the drain never has to close it under them.
  */
@@ -269,7 +269,7 @@ export class ConnectionTracker {
     listenAlongside(server, 'upgrade', this.#onUpgrade)
     if (server instanceof HttpServer || server instanceof HttpsServer) {
       this.#answerExpectContinue(server)
-      // Node answers these itself (503) without a \`request\` event: see \`#oneMoreRequest\`.
+      // Node answers these itself (503) without a `request` event: see `#oneMoreRequest`.
       server.on('dropRequest', this.#onDropRequest)
     }
     // Only HTTP/2 servers emit these; `http`/`https` servers never do.
@@ -290,8 +290,8 @@ export class ConnectionTracker {
 
   /**
    * Readiness fails from now on: requests are counted, and with
-   * \`keepAliveHint\` keep-alive responses advertise \`Keep-Alive: timeout=1\`
-   * (see \`KEEP_ALIVE_HINT\`), so clients that honour it retire their sockets
+   * `keepAliveHint` keep-alive responses advertise `Keep-Alive: timeout=1`
+   * (see `KEEP_ALIVE_HINT`), so clients that honour it retire their sockets
    * before the drain closes them.
    */
   leaving(): void {
@@ -342,7 +342,7 @@ export class ConnectionTracker {
         this.#goAway(record)
       } else if (record.inFlight > 0) {
         // The newest response only: one whose head already went out keeps
-        // its socket usable for the linger after it ends (\`#responseClosed\`).
+        // its socket usable for the linger after it ends (`#responseClosed`).
         const res = record.response
         if (res !== undefined && !res.headersSent) this.#closeAfter(record, res)
       } else {
@@ -385,8 +385,8 @@ export class ConnectionTracker {
       // Connections accepted before `attach()` are unknown to the tracker.
       ;(entry.server as Partial<HttpServer>).closeAllConnections?.()
     }
-    // Destroyed sockets emit \`close\` only on a later tick: they are gone
-    // already for \`open\`, \`openByKind()\` and \`inFlight\`, before \`closing\`.
+    // Destroyed sockets emit `close` only on a later tick: they are gone
+    // already for `open`, `openByKind()` and `inFlight`, before `closing`.
     this.#records.clear()
     this.#handshaking.clear()
     this.#accepted = undefined
@@ -475,7 +475,7 @@ export class ConnectionTracker {
 
   #streamClosed(stream: ServerHttp2Stream): void {
     this.#clearDeadline(stream)
-    // Counted as forced, and no longer in flight, since \`force()\`.
+    // Counted as forced, and no longer in flight, since `force()`.
     if (this.#forcing) return
     this.#inFlight--
     if (this.#counting) {
@@ -513,7 +513,7 @@ export class ConnectionTracker {
     socket.end(UPGRADE_REFUSED, () => socket.destroy())
   }
 
-  /** A request Node refused by itself (\`maxRequestsPerSocket\`), its handler never run. */
+  /** A request Node refused by itself (`maxRequestsPerSocket`), its handler never run. */
   readonly #onDropRequest = (): void => {
     if (!this.#counting) return
     this.requests.arrivedDuringShutdown++
@@ -544,7 +544,7 @@ export class ConnectionTracker {
       if (record.closing?.headersSent === true) this.#refused.add(res)
       else this.#closeAfter(record, res)
     } else if (this.#hinting && res.shouldKeepAlive && req.httpVersion === '1.1' && !this.#options.isProbe?.(req.url) &&
-      // Node closes a connection that reached \`maxRequestsPerSocket\` unless a Connection header says otherwise.
+      // Node closes a connection that reached `maxRequestsPerSocket` unless a Connection header says otherwise.
       (res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached !== true) {
       // Set together: Node adds a Keep-Alive header of its own unless the
       // application (here, lastcall) sets Connection.
@@ -613,7 +613,7 @@ export class ConnectionTracker {
 
   #responseClosed(res: ServerResponse): void {
     this.#clearDeadline(res.req)
-    // Counted as forced, and no longer in flight, since \`force()\`.
+    // Counted as forced, and no longer in flight, since `force()`.
     if (this.#forcing) return
     this.#inFlight--
     if (this.#counting) {
@@ -633,7 +633,7 @@ export class ConnectionTracker {
     const socket = record.socket
     if (socket === undefined) return
     if (socket.writableEnded) {
-      // Node ends the socket after a response that said \`Connection: close\`
+      // Node ends the socket after a response that said `Connection: close`
       // (or to an HTTP/1.0 client): the server's close.
       record.cause ??= 'afterResponse'
       return
@@ -641,12 +641,12 @@ export class ConnectionTracker {
     // The head went out with keep-alive before the drain began, so the
     // client may already be sending its next request on this socket: it
     // stays usable for the linger like any idle socket, and a request that
-    // arrives is served with \`Connection: close\`.
+    // arrives is served with `Connection: close`.
     this.#scheduleSweep(this.#lingerMs)
   }
 
   /**
-   * Gives \`res\` \`Connection: close\`, and takes it back from an older
+   * Gives `res` `Connection: close`, and takes it back from an older
    * response of the same connection still waiting to be written (pipelining):
    * Node would close the socket after that one and drop the rest.
    */
@@ -659,9 +659,9 @@ export class ConnectionTracker {
   }
 
   /**
-   * Node answers \`Expect: 100-continue\` with \`100 Continue\` by itself
+   * Node answers `Expect: 100-continue` with `100 Continue` by itself
    * before the application sees the request, unless the server has a
-   * \`checkContinue\` listener. This one (only while the application has none
+   * `checkContinue` listener. This one (only while the application has none
    * of its own) refuses a request lastcall rejects before inviting its body,
    * and otherwise does exactly what Node does.
    */
@@ -756,11 +756,11 @@ function ignore(): void {}
 
 /**
  * From the drain on, each keep-alive connection serves one more request
- * (with \`Connection: close\`) and no other. RFC 9112 forbids processing
+ * (with `Connection: close`) and no other. RFC 9112 forbids processing
  * requests received after a response that announced the close, but Node runs
  * handlers for pipelined requests already read behind it and then drops their
- * responses with the socket. \`maxRequestsPerSocket\`, counted from the moment
- * it is set, makes Node itself refuse those (503, \`dropRequest\`, handler not
+ * responses with the socket. `maxRequestsPerSocket`, counted from the moment
+ * it is set, makes Node itself refuse those (503, `dropRequest`, handler not
  * run); the client sees the close and may safely resend them. A limit the
  * application set itself is left alone.
  */

@@ -147,8 +147,8 @@ export interface ShutdownOptions {
   whileDraining?: 'serve' | 'reject'
   /**
    * From the moment readiness fails, keep-alive HTTP/1.1 responses (not
-   * probes) carry \`Keep-Alive: timeout=1\`, which Node's \`http.Agent\` and
-   * undici (\`fetch\`) read as "do not reuse this socket": they close it after
+   * probes) carry `Keep-Alive: timeout=1`, which Node's `http.Agent` and
+   * undici (`fetch`) read as "do not reuse this socket": they close it after
    * the response, hold no idle socket for the drain to close under them, and
    * open a new connection for their next request. Worth it when something
    * sends those new connections to another instance (a Kubernetes Service, DNS

@@ -140,7 +140,7 @@ describe('ShutdownController drain', () => {
     const outcome = await first
     expect(outcome.ok && outcome.reply.headers.connection).toBe('keep-alive')
     // The listener is closed by now, so this answer came on the first request's socket (the agent
-    // marks \`reusedSocket\` only for sockets taken from its free list, not handed to a queued request).
+    // marks `reusedSocket` only for sockets taken from its free list, not handed to a queued request).
     expect(server.listening).toBe(false)
     expect(await next).toMatchObject({ ok: true, reply: { status: 200, body: 'second', headers: { connection: 'close' } } })
     const final = await report

@@ -66,7 +66,7 @@ function upload(port: number, { length, agent, headers = {} }: { length?: number
   return { req, reply, continued: () => gotContinue }
 }
 
-/** A keep-alive \`http.Agent\` with one idle socket open on the app. */
+/** A keep-alive `http.Agent` with one idle socket open on the app. */
 async function warmAgent(h: ShapeHelpers, s: Started): Promise<Agent> {
   const a = h.agent(1)
   await h.warm(s, a, 1)
@@ -83,8 +83,8 @@ async function warmRaw(h: ShapeHelpers, s: Started, version: '1.0' | '1.1' = '1.
 }
 
 /**
- * Starts the app (idle linger 10 s), opens a connection with \`open\`, keeps
- * one other request in flight so the drain lasts while \`during\` runs on that
+ * Starts the app (idle linger 10 s), opens a connection with `open`, keeps
+ * one other request in flight so the drain lasts while `during` runs on that
  * connection, then lets the drain finish. Resolves with the report.
  */
 async function duringDrain<C>(h: ShapeHelpers, options: ShutdownOptions, open: (s: Started) => Promise<C>, during: (s: Started, c: C) => Promise<void>): Promise<ShutdownReport> {
