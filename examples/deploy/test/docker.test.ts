@@ -16,9 +16,9 @@ import { stopUnderDirectLoad } from './load.js'
 /**
  * What the container lost: requests on connections it had accepted (reset or
  * hung), or answered with 503. Not counted, but bounded: a connect that raced
- * the listener's close. From the moment readiness fails lastcall advertises
- * `Keep-Alive: timeout=1`, so Node's agent opens a new connection for every
- * request during the readiness delay; a connection the kernel completed but
+ * the listener's close. With `keepAliveHint` (off by default) lastcall advertises
+ * `Keep-Alive: timeout=1` once readiness fails, and Node's agent then opens a new
+ * connection for every request during the readiness delay; a connection the kernel completed but
  * node had not yet accepted when the drain closed the listener is reset by the
  * kernel (measured: 0 on an idle machine, up to 7 of 8 clients once each when
  * the machine is loaded). Each client meets that race at most once, since its
