@@ -24,15 +24,15 @@ export default tseslint.config(
     },
   },
   {
-    // Only core's signal module may touch process signals and exit.
+    // Only core's process folder (and the CLI's signal module) may touch process signals and exit.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/core/src/signals.ts', 'packages/cli/src/signals.ts'],
+    ignores: ['packages/core/src/process/**', 'packages/cli/src/signals.ts'],
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'exit', message: 'Only core/src/signals.ts exits the process.' },
-        { object: 'process', property: 'on', message: 'Only core/src/signals.ts listens on process.' },
-        { object: 'process', property: 'kill', message: 'Only core/src/signals.ts signals processes.' },
+        { object: 'process', property: 'exit', message: 'Only core/src/process/ exits the process.' },
+        { object: 'process', property: 'on', message: 'Only core/src/process/ listens on process.' },
+        { object: 'process', property: 'kill', message: 'Only core/src/process/ signals processes.' },
       ],
     },
   },

@@ -3,7 +3,7 @@ import { HookTimeoutError, LastcallError, LastcallOptionError } from './errors.j
 import type { Log } from './logger.js'
 import type { ResolvedPhase } from './options.js'
 import { assertDuration, assertKnownKeys, assertName } from './validate.js'
-import type { Trigger } from './signals.js'
+import type { Trigger } from './process/signals.js'
 
 export interface HookContext {
   /** Aborts when the hook's timeout or the shutdown's `timeoutMs` fires: stop waiting and return. */

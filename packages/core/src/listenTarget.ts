@@ -11,7 +11,7 @@
  */
 import type { ListenOptions } from 'node:net'
 import { LastcallOptionError } from './errors.js'
-import { processHost } from './signals.js'
+import { processHost } from './process/signals.js'
 import { assertKnownKeys } from './validate.js'
 
 /** The first file descriptor of the `LISTEN_FDS` protocol (0, 1, 2 are stdio). */

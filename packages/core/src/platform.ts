@@ -4,7 +4,7 @@
  * whether a balancer sits in front, but the platform leaves traces: an
  * environment variable, a file, the cgroup it was put in, the process that
  * started it. `detectPlatform()` reads those traces (handed in as
- * `PlatformFacts`, gathered by `signals.ts`, so this module is pure and
+ * `PlatformFacts`, gathered by `process/signals.ts`, so this module is pure and
  * tested in-process); `platformDefaults()` turns the result into the
  * defaults the controller uses where the user set nothing.
  * `docs/platforms.md` has the table.

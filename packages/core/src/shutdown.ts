@@ -16,7 +16,7 @@ import { AdaptiveDelay, proberKey, type DelayDecision } from './readinessDelay.j
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { buildReport, triggerLabel } from './report.js'
-import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './signals.js'
+import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './process/signals.js'
 
 /** How often failing startup checks are tried again until they pass. */
 const STARTUP_RETRY_MS = 1000

@@ -1,7 +1,7 @@
 import { constants } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { ShutdownController } from '../src/index.js'
-import { ProcessCoordinator, SAME_SIGNAL_WINDOW_MS, signalExitCode } from '../src/signals.js'
+import { ProcessCoordinator, SAME_SIGNAL_WINDOW_MS, signalExitCode } from '../src/process/signals.js'
 import { STOP_SIGNALS } from '../src/validate.js'
 import { FakeClock } from './fakeClock.js'
 import { FakeProcess } from './fakeProcess.js'

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { NO_FACTS, type PlatformFacts } from '../src/platform.js'
-import type { ProcessLike } from '../src/signals.js'
+import type { ProcessLike } from '../src/process/signals.js'
 
 /**
  * A process for in-process tests of the coordinator: signals are emitted by

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { LastcallOptionError, ShutdownController, type Logger } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
 import { detectPlatform, NO_FACTS, type PlatformFacts } from '../src/platform.js'
-import type { Participant, ProcessHost } from '../src/signals.js'
+import type { Participant, ProcessHost } from '../src/process/signals.js'
 
 type Env = Record<string, string | undefined>
 const facts = (over: Partial<PlatformFacts> = {}): PlatformFacts => ({ ...NO_FACTS, ...over })

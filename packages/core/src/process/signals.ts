@@ -13,10 +13,10 @@ import { execFile } from 'node:child_process'
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
 import { constants } from 'node:os'
-import { LastcallError, LastcallOptionError } from './errors.js'
-import { isLogger, toLog, type Log, type Logger } from './logger.js'
-import type { PlatformFacts } from './platform.js'
-import { assertDuration, assertKnownKeys, assertStopSignal, assertStopSignals, STOP_SIGNALS } from './validate.js'
+import { LastcallError, LastcallOptionError } from '../errors.js'
+import { isLogger, toLog, type Log, type Logger } from '../logger.js'
+import type { PlatformFacts } from '../platform.js'
+import { assertDuration, assertKnownKeys, assertStopSignal, assertStopSignals, STOP_SIGNALS } from '../validate.js'
 
 export type Trigger =
   | { type: 'signal'; signal: NodeJS.Signals }
