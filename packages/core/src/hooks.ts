@@ -49,6 +49,8 @@ export interface HookResult {
   outcome: HookOutcome
   /** The error's message, for `error` and `timeout`. */
   error?: string
+  /** What the hook returned when it returned a non-empty string: its line in the report (what it closed, counts). */
+  detail?: string
 }
 
 interface HookEntry {
@@ -185,7 +187,12 @@ export class HookRunner {
     })
     try {
       const outcome = await Promise.race([
-        Promise.resolve().then(() => hook.fn(context)).then(() => 'ok' as const),
+        Promise.resolve()
+          .then(() => hook.fn(context))
+          .then((value) => {
+            if (typeof value === 'string' && value !== '') result.detail = value
+            return 'ok' as const
+          }),
         timeout,
         new Promise<'abandoned'>((resolve) => this.#abandon.signal.addEventListener('abort', () => resolve('abandoned'), { once: true })),
       ])

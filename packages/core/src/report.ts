@@ -128,7 +128,7 @@ export function formatReport(report: ShutdownReport): string {
   lines.push(`  connections: ${c.closedAfterResponse} after response, ${c.closedIdle} idle, ${c.closedByClient} by client, ${c.forced} forced`)
   for (const h of report.hooks) {
     const mark = h.outcome === 'ok' ? '+' : '-'
-    lines.push(`  [${mark}] ${h.phase}/${h.name} ${h.outcome} in ${h.durationMs} ms${h.error ? `: ${h.error}` : ''}`)
+    lines.push(`  [${mark}] ${h.phase}/${h.name} ${h.outcome} in ${h.durationMs} ms${h.error ? `: ${h.error}` : h.detail ? `: ${h.detail}` : ''}`)
   }
   if (report.crash) lines.push(`  crashed:     ${report.crash.kind}: ${report.crash.error}`)
   if (report.pending.length > 0) lines.push(`  still running: ${report.pending.join(', ')}`)

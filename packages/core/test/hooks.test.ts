@@ -297,3 +297,19 @@ describe('HookRunner outcomes on the fake clock', () => {
     expect(() => runner.add('late', () => {}, { phase: 'stores' })).toThrow(/phase "stores" has already started/)
   })
 })
+
+describe('HookResult detail', () => {
+  it('keeps a non-empty string a hook returns as its detail and prints it on its report line; other values are left out', async () => {
+    const { createShutdown } = await import('../src/shutdown.js')
+    const { formatReport } = await import('../src/report.js')
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, platform: false, onCrash: false, readinessDelayMs: 0 })
+    shutdown.onShutdown('counted', () => '3 closed, 0 forced')
+    shutdown.onShutdown('empty', () => '')
+    shutdown.onShutdown('object', () => ({ detail: 'not a string' }))
+    const report = await shutdown.shutdown('test')
+    expect(report.hooks.find((h) => h.name === 'counted')).toMatchObject({ outcome: 'ok', detail: '3 closed, 0 forced' })
+    expect(report.hooks.find((h) => h.name === 'empty')!.detail).toBeUndefined()
+    expect(report.hooks.find((h) => h.name === 'object')!.detail).toBeUndefined()
+    expect(formatReport(report)).toMatch(/\[\+\] default\/counted ok in \d+ ms: 3 closed, 0 forced/)
+  })
+})
