@@ -198,7 +198,7 @@ export function attachGrpc(shutdown: GrpcShutdownHost, server: GrpcServerLike, o
       })
     }
 
-  const drain = async (context: HookContext): Promise<void> => {
+  const drain = async (context: HookContext): Promise<string> => {
     draining = true
     counts.inFlightAtDrain = running.size
     health?.close()
@@ -217,7 +217,7 @@ export function attachGrpc(shutdown: GrpcShutdownHost, server: GrpcServerLike, o
     })
     try {
       const outcome = await Promise.race([Promise.all([closed, allDone]), cut])
-      if (outcome !== 'cut') return
+      if (outcome !== 'cut') return describe(counts)
       for (const record of running) {
         record.done = true
         counts.forced++

@@ -104,7 +104,11 @@ describe('attachGrpc', () => {
     expect(await slow).toEqual({ value: { id: 'a' } })
     const report = await done
     expect(s.drain.counts).toEqual({ inFlightAtDrain: 2, completed: 2, cancelled: 0, forced: 0 })
-    expect(report.hooks.find((h) => h.name === 'grpc')).toMatchObject({ phase: 'intake', outcome: 'ok' })
+    expect(report.hooks.find((h) => h.name === 'grpc')).toMatchObject({
+      phase: 'intake',
+      outcome: 'ok',
+      detail: '2 calls in flight at the drain: 2 completed, 0 cancelled by the client, 0 forced',
+    })
     expect(report.exitCode).toBe(0)
   })
 

@@ -293,10 +293,10 @@ export function attachSocketIo(shutdown: SocketIoShutdownHost, io: SocketIoServe
   }
   if (io.engine) hookEngine(io.engine)
 
-  const drain = async (context: HookContext): Promise<void> => {
+  const drain = async (context: HookContext): Promise<string> => {
     draining = true
     const engine = io.engine
-    if (!engine) return
+    if (!engine) return 'not attached to an HTTP server: nothing to drain'
     hookEngine(engine)
     const conns = [...open]
     counts.clientsAtDrain += conns.length
@@ -335,6 +335,7 @@ export function attachSocketIo(shutdown: SocketIoShutdownHost, io: SocketIoServe
       if (counts.forced > 0 || counts.acksCut > 0) {
         throw new LastcallError('LASTCALL_HOOK_FAILED', `lastcall: ${name}: ${describe(counts)}`)
       }
+      return describe(counts)
     } finally {
       for (const timer of timers) clearTimeout(timer)
       for (const stop of [...lingering.values()]) stop()

@@ -88,7 +88,7 @@ describe('attachSocketIo', () => {
       // The client left when the drain began, not at a timeout (pingInterval is 60 s, the drain timeout 3 s).
       expect(drainingAt).toBeGreaterThan(0)
       expect(disconnects[0]!.at - drainingAt).toBeLessThan(1000)
-      expect(report?.hooks.find((h) => h.name === 'socket.io')).toMatchObject({ phase: 'intake', outcome: 'ok' })
+      expect(report?.hooks.find((h) => h.name === 'socket.io')).toMatchObject({ phase: 'intake', outcome: 'ok', detail: expect.stringMatching(/^1 client at the drain: 1 moved, 0 forced/) })
       expect(counts).toMatchObject({ clientsAtDrain: 1, moved: 1, forced: 0, acksCut: 0 })
       expect(reconnectedAt).toBeGreaterThan(disconnects[0]!.at)
     })
