@@ -6,6 +6,12 @@ import { FRAMEWORKS } from './servers.mjs'
 const [framework, variant, countText] = process.argv.slice(2)
 const count = Number(countText)
 const server = await FRAMEWORKS[framework].start(variant)
+// Under valgrind on a busy machine the server can fall more than the default
+// 5 s keep-alive timeout behind its client: Node would then close sockets
+// with a request waiting on them (the client sees ECONNRESET) and the
+// reconnections would count as per-request work. Same value for every
+// variant, and the same code runs per response whatever the value.
+server.keepAliveTimeout = 600_000
 let answered = 0
 server.on('request', (_req, res) => {
   res.on('finish', () => {
