@@ -17,6 +17,7 @@ import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type Shut
 import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './report.js'
 import { buildReport, triggerLabel } from './report.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './process/signals.js'
+import { controllerOf } from './withController.js'
 
 /** How often failing startup checks are tried again until they pass. */
 const STARTUP_RETRY_MS = 1000
@@ -59,6 +60,14 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   #cut: ((signal: NodeJS.Signals, code: number) => void) | undefined
   /** The first uncaught error seen (`onCrash: 'shutdown'`): the report names it and exits 1. */
   #crash: { kind: CrashKind; error: string } | undefined
+
+  /**
+   * `instanceof` also holds for an adapter's middleware that carries a
+   * controller (`withController`): `app.use(shutdown)` is the controller.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, controllerOf(value) ?? value)
+  }
 
   constructor(options?: ShutdownOptions, host: ProcessHost = processHost()) {
     super()

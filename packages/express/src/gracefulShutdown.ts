@@ -1,15 +1,6 @@
-import { IncomingMessage, type ServerResponse } from 'node:http'
-import { asController, createShutdown, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-
-/** What every request carries as `req.lastcall`. */
-export interface LastcallRequestContext {
-  /**
-   * Aborts when the drain starts (reason: `DrainingError`), or when the
-   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
-   * Streaming handlers follow it to end their response in time.
-   */
-  readonly signal: AbortSignal
-}
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate, withController } from '@lastcall/core/adapter'
 
 declare global {
   // Express's own way to extend its Request type (express 4 and 5 alike).
@@ -39,51 +30,13 @@ export type ExpressShutdown = ExpressMiddleware & ShutdownController
  */
 export function gracefulShutdown(options?: ExpressShutdownOptions): ExpressShutdown {
   const controller = createShutdown(options)
-  let extended: object | undefined
-
-  const middleware: ExpressMiddleware = (req, res, next) => {
-    controller.adoptServerOf(req)
-    if (controller.handleProbe(req, res)) return
-    const proto = Object.getPrototypeOf(req) as object
-    if (proto !== extended) {
-      extended = proto
-      exposeSignal(req, proto, controller)
-    }
-    if (controller.shouldReject()) {
-      // 503, Retry-After, Connection: close and a short text body, counted.
-      controller.reject(res)
-      return
-    }
-    next()
+  // Express gives every request its app's `app.request` as prototype: `req.lastcall` is a getter there.
+  const gate = new RequestGate(controller)
+  const lastcall: ExpressMiddleware = (req, res, next) => {
+    const admission = gate.admit(req, res, req)
+    if (admission === 'serve') next()
+    // 503, Retry-After, Connection: close and a short text body, counted.
+    else if (admission === 'reject') controller.reject(res)
   }
-
-  return asController(middleware, controller)
-}
-
-/**
- * Gives requests `req.lastcall`. Express sets every request's prototype to
- * its app's `app.request` (the object Express offers for extending requests),
- * so a getter there serves every request of that app without adding a
- * property to each one on the hot path. Measured with
- * bench/overhead/instructions.mjs (callgrind, steady state): the middleware
- * cost 7.1% more instructions per Express request when it set the property,
- * 3.6% with the getter (3 runs each, ±2% between runs); most of what remains
- * is Express's own cost of one more middleware layer. Outside Express (Node's
- * own prototype, which is never touched) the property is set on the request.
- */
-function exposeSignal(req: IncomingMessage, proto: object, controller: ShutdownController): void {
-  if (proto === IncomingMessage.prototype || proto === null) {
-    ;(req as IncomingMessage & { lastcall: LastcallRequestContext }).lastcall = { signal: controller.signalFor(req) }
-    return
-  }
-  if (Object.hasOwn(proto, 'lastcall')) return
-  Object.defineProperty(proto, 'lastcall', {
-    configurable: true,
-    get(this: IncomingMessage): LastcallRequestContext {
-      return { signal: controller.signalFor(this) }
-    },
-    set(this: IncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'lastcall', { value, writable: true, configurable: true, enumerable: true })
-    },
-  })
+  return withController(lastcall, controller)
 }

@@ -1,5 +1,6 @@
 export { gracefulShutdown } from './gracefulShutdown.js'
-export type { ExpressShutdown, ExpressShutdownOptions, ExpressMiddleware, LastcallRequestContext } from './gracefulShutdown.js'
-// All of @lastcall/core, so users install one package. `export *` rather than a
-// list: a list drifts from core (it already had once), and core's index is the list.
+export type { ExpressShutdown, ExpressShutdownOptions, ExpressMiddleware } from './gracefulShutdown.js'
+// All of @lastcall/core (`LastcallRequestContext`, the type of `req.lastcall`, included), so users
+// install one package. `export *` rather than a list: a list drifts from core (it already had once),
+// and core's index is the list.
 export * from '@lastcall/core'

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import { inspect } from 'node:util'
 import express5 from 'express'
 import express4 from 'express4'
 import request from 'supertest'
@@ -26,6 +27,14 @@ describe('gracefulShutdown', () => {
     const report = await shutdown.shutdown('test')
     expect(states).toEqual(['serving', 'leaving', 'draining', 'closing', 'closed'])
     expect(shutdown.report).toBe(report)
+  })
+
+  it('is a plain function: emitter calls chain on it and it inspects as the middleware of a controller', () => {
+    const shutdown = gracefulShutdown(quiet)
+    expect(shutdown.on('state', () => {}).once('closed', () => {})).toBe(shutdown)
+    expect(Object.getPrototypeOf(shutdown)).toBe(Function.prototype)
+    expect(inspect(shutdown)).toBe("[lastcall of ShutdownController] { state: 'starting', inFlight: 0 }")
+    shutdown.dispose()
   })
 
   it('rejects bad options at creation with a LastcallOptionError', () => {

@@ -1,6 +1,6 @@
 import express from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
-import { gracefulShutdown, type ShutdownController, type ShutdownReport } from '../src/index.js'
+import { gracefulShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownReport } from '../src/index.js'
 
 describe('types', () => {
   it('the middleware fits app.use and is the controller', () => {
@@ -13,8 +13,14 @@ describe('types', () => {
     expectTypeOf(shutdown.attach(app.listen(0))).toMatchTypeOf<import('node:http').Server>()
   })
 
+  it('chained emitter calls stay on the middleware', () => {
+    const shutdown = gracefulShutdown()
+    expectTypeOf(shutdown.on('state', () => {}).once('closed', () => {})).toMatchTypeOf<ShutdownController>()
+  })
+
   it('req.lastcall.signal is typed on Express requests', () => {
     express().get('/', (req, res) => {
+      expectTypeOf(req.lastcall).toEqualTypeOf<LastcallRequestContext>()
       expectTypeOf(req.lastcall.signal).toEqualTypeOf<AbortSignal>()
       res.end()
     })

@@ -1,17 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { createShutdown, RETRY_AFTER_SECONDS, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate } from '@lastcall/core/adapter'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
-
-/** What every request carries as `request.lastcall`. */
-export interface LastcallRequestContext {
-  /**
-   * Aborts when the drain starts (reason: `DrainingError`), or when the
-   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
-   * Streaming handlers follow it to end their response in time.
-   */
-  readonly signal: AbortSignal
-}
 
 /** Options of the plugin: exactly the core's. `logger` defaults to `app.log`. */
 export type FastifyShutdownOptions = ShutdownOptions
@@ -45,20 +36,30 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
   }
 
   app.decorate('shutdown', controller)
-  app.decorateRequest('lastcall', null as unknown as LastcallRequestContext)
+  const gate = new RequestGate(controller)
+  // A getter on Fastify's request prototype: nothing is allocated or written per request.
+  app.decorateRequest('lastcall', {
+    getter() {
+      return gate.contextFor(this.raw)
+    },
+    // As before the getter: a hook of the application may still set its own.
+    setter(value) {
+      Object.defineProperty(this, 'lastcall', { value, writable: true, configurable: true, enumerable: true })
+    },
+  })
   // The server exists from Fastify's construction on: attached before it accepts anything.
   controller.attach(app.server)
 
   app.addHook('onRequest', (request, reply, next) => {
     const raw = request.raw as IncomingMessage
-    if (controller.handleProbe(raw, reply.raw as ServerResponse)) {
-      // The probe writes the response itself; the lifecycle stops here.
-      reply.hijack()
+    const admission = gate.admit(raw, reply.raw as ServerResponse)
+    if (admission === 'serve') {
       next()
       return
     }
-    request.lastcall = { signal: controller.signalFor(raw) }
-    if (!controller.shouldReject()) {
+    if (admission === 'answered') {
+      // The probe writes the response itself; the lifecycle stops here.
+      reply.hijack()
       next()
       return
     }

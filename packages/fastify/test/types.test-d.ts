@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
-import gracefulShutdownDefault, { gracefulShutdown, type ShutdownController, type ShutdownReport } from '../src/index.js'
+import gracefulShutdownDefault, { gracefulShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownReport } from '../src/index.js'
 
 describe('types', () => {
   it('app.shutdown is the controller', async () => {
@@ -12,6 +12,7 @@ describe('types', () => {
 
   it('request.lastcall.signal is typed', () => {
     Fastify().get('/', async (request) => {
+      expectTypeOf(request.lastcall).toEqualTypeOf<LastcallRequestContext>()
       expectTypeOf(request.lastcall.signal).toEqualTypeOf<AbortSignal>()
       return 'ok'
     })

@@ -1,20 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { asController, createShutdown, RETRY_AFTER_SECONDS, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { createShutdown, RETRY_AFTER_SECONDS, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate, withController } from '@lastcall/core/adapter'
 
-/** What every request carries as `ctx.lastcall`. */
-export interface LastcallContext {
-  /**
-   * Aborts when the drain starts (reason: `DrainingError`), or when the
-   * request passes `requestTimeoutMs` (reason: `RequestTimeoutError`).
-   * Streaming handlers follow it to end their response in time.
-   */
-  readonly signal: AbortSignal
-}
+/** What every request carries as `ctx.lastcall`: core's `LastcallRequestContext` under the name this package had first. */
+export type LastcallContext = LastcallRequestContext
 
 declare module 'koa' {
   interface ExtendableContext {
     /** Set by `@lastcall/koa`'s middleware on every request that passes it. */
-    lastcall: LastcallContext
+    lastcall: LastcallRequestContext
   }
 }
 
@@ -37,6 +31,8 @@ export type KoaShutdownOptions = ShutdownOptions
 /** The middleware, which is also the shutdown controller (`attach`, `onShutdown`, `addCheck`, `shutdown()`...). */
 export type KoaShutdown = KoaMiddleware & ShutdownController
 
+const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
+
 /**
  * Graceful shutdown for Koa 2 and 3. `app.use()` it before anything else
  * (routers included): it answers the probes (`/healthz`, `/readyz`...) before
@@ -46,59 +42,25 @@ export type KoaShutdown = KoaMiddleware & ShutdownController
  */
 export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
   const controller = createShutdown(options)
-
-  let extended: object | undefined
-
+  // Koa creates every context from its app's `app.context`: `ctx.lastcall` is a getter there.
+  const gate = new RequestGate(controller, { requestOf: (ctx: KoaContextLike) => ctx.req })
   // Not `async`: the serve path hands Koa `next()`'s own promise instead of
   // wrapping it in one more promise and `await` per request.
-  const middleware: KoaMiddleware = (ctx, next) => {
-    controller.adoptServerOf(ctx.req)
-    if (controller.handleProbe(ctx.req, ctx.res)) {
+  const lastcall: KoaMiddleware = (ctx, next) => {
+    const admission = gate.admit(ctx.req, ctx.res, ctx)
+    if (admission === 'serve') return next()
+    if (admission === 'answered') {
       // The probe writes the response itself; Koa must not.
       ctx.respond = false
       return undefined
     }
-    const proto = Object.getPrototypeOf(ctx) as object
-    if (proto !== extended) {
-      extended = proto
-      exposeSignal(ctx, proto, controller)
-    }
-    if (controller.shouldReject()) {
-      controller.countRejected()
-      // What `ctx.throw(503)` renders, without the error being logged as a server fault.
-      ctx.status = 503
-      // Connection-specific headers are illegal in HTTP/2 (`http2.createServer(app.callback())`); GOAWAY does that job there.
-      ctx.set(ctx.req.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' })
-      ctx.body = 'Service Unavailable'
-      return undefined
-    }
-    return next()
+    controller.countRejected()
+    // What `ctx.throw(503)` renders, without the error being logged as a server fault.
+    ctx.status = 503
+    // Connection-specific headers are illegal in HTTP/2 (`http2.createServer(app.callback())`); GOAWAY does that job there.
+    ctx.set(ctx.req.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' })
+    ctx.body = 'Service Unavailable'
+    return undefined
   }
-
-  return asController(middleware, controller)
+  return withController(lastcall, controller)
 }
-
-/**
- * Gives contexts `ctx.lastcall`. Koa creates every context from its app's
- * `app.context` (the object Koa offers for extending contexts), so a getter
- * there serves every request without adding a property to each context on
- * the hot path. A context without such a prototype gets the property itself.
- */
-function exposeSignal(ctx: KoaContextLike, proto: object | null, controller: ShutdownController): void {
-  if (proto === null || proto === Object.prototype) {
-    ;(ctx as KoaContextLike & { lastcall: LastcallContext }).lastcall = { signal: controller.signalFor(ctx.req) }
-    return
-  }
-  if (Object.hasOwn(proto, 'lastcall')) return
-  Object.defineProperty(proto, 'lastcall', {
-    configurable: true,
-    get(this: KoaContextLike): LastcallContext {
-      return { signal: controller.signalFor(this.req) }
-    },
-    set(this: KoaContextLike, value: unknown) {
-      Object.defineProperty(this, 'lastcall', { value, writable: true, configurable: true, enumerable: true })
-    },
-  })
-}
-
-const RETRY_AFTER = String(RETRY_AFTER_SECONDS)

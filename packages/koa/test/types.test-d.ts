@@ -1,7 +1,7 @@
 import Router from '@koa/router'
 import Koa from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
-import { gracefulShutdown, type ShutdownController } from '../src/index.js'
+import { gracefulShutdown, type LastcallContext, type LastcallRequestContext, type ShutdownController } from '../src/index.js'
 
 describe('types', () => {
   it('the middleware fits app.use and is the controller', () => {
@@ -14,6 +14,8 @@ describe('types', () => {
 
   it('ctx.lastcall.signal is typed in middleware and router handlers', () => {
     new Koa().use((ctx) => {
+      expectTypeOf(ctx.lastcall).toEqualTypeOf<LastcallRequestContext>()
+      expectTypeOf<LastcallContext>().toEqualTypeOf<LastcallRequestContext>()
       expectTypeOf(ctx.lastcall.signal).toEqualTypeOf<AbortSignal>()
     })
     new Router().get('/', (ctx) => {
