@@ -40,7 +40,7 @@ export function registerHook(
   fn: (context: HookContext, name: string) => Promise<void>,
   extra: readonly string[] = [],
 ): () => void {
-  // The Express and Koa adapters' controller is a middleware function that is also the controller (asController).
+  // The Express and Koa adapters' controller is a middleware function that is also the controller (withController).
   if ((typeof host !== 'object' && typeof host !== 'function') || host === null || typeof host.onShutdown !== 'function') {
     throw new LastcallOptionError(`${where}(controller)`, host, 'a shutdown controller (createShutdown() from @lastcall/core)')
   }

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { asController, createShutdown, LastcallOptionError } from '@lastcall/core'
+import { createShutdown, LastcallOptionError } from '@lastcall/core'
+import { withController } from '@lastcall/core/adapter'
 import { closeOnShutdown } from '@lastcall/resources'
 
 function quiet() {
@@ -38,7 +39,7 @@ describe('closeOnShutdown', () => {
   })
 
   it('takes an adapter\'s controller, a middleware function that is also the controller (found by the packed-tarball consumer test)', async () => {
-    const shutdown = asController(() => {}, quiet())
+    const shutdown = withController(() => {}, quiet())
     closeOnShutdown(shutdown, { close: async () => {} }, { name: 'store' })
     const report = await shutdown.shutdown()
     expect(report.hooks).toEqual([expect.objectContaining({ name: 'store', outcome: 'ok' })])
