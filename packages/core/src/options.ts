@@ -255,11 +255,24 @@ export interface ResolvedOptions {
   platformSummary: string | undefined
 }
 
-const KNOWN_KEYS = new Set<string>([
-  'readinessDelayMs', 'readinessDelayMinMs', 'readinessDelayMaxMs', 'drainTimeoutMs', 'timeoutMs', 'signals', 'exit', 'logger', 'idleLingerMs',
-  'hookTimeoutMs', 'keepAliveTimeoutMs', 'phases', 'manualReady', 'whileDraining', 'keepAliveHint', 'requestTimeoutMs', 'probes', 'clock', 'env',
-  'webSocketCloseTimeoutMs', 'gracePeriodMs', 'onCrash', 'platform',
-])
+/**
+ * Every option's name, checked by the compiler against `ShutdownOptions` both
+ * ways (a key missing here or one that is not an option fails to build), so
+ * the interface, whose TSDoc documents each option and generates the READMEs,
+ * stays the one list. The order is the one error messages list them in.
+ */
+const OPTION_KEYS = {
+  readinessDelayMs: true, readinessDelayMinMs: true, readinessDelayMaxMs: true, drainTimeoutMs: true, timeoutMs: true, signals: true, exit: true,
+  logger: true, idleLingerMs: true, hookTimeoutMs: true, keepAliveTimeoutMs: true, phases: true, manualReady: true, whileDraining: true,
+  keepAliveHint: true, requestTimeoutMs: true, probes: true, clock: true, env: true, webSocketCloseTimeoutMs: true, gracePeriodMs: true,
+  onCrash: true, platform: true,
+} as const satisfies Record<keyof ShutdownOptions, true>
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(OPTION_KEYS))
+
+/** Options `ResolvedOptions` has no field for: none, or this fails to build (every option is resolved). */
+type UnresolvedOptions = Exclude<keyof ShutdownOptions, keyof ResolvedOptions>
+const EVERY_OPTION_RESOLVED: [UnresolvedOptions] extends [never] ? true : UnresolvedOptions = true
 
 /**
  * Validates options and fills in defaults that derive from each other, so
@@ -271,6 +284,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     throw new LastcallOptionError('options', input, 'an object or undefined')
   }
   assertKnownKeys('', input, KNOWN_KEYS)
+  void EVERY_OPTION_RESOLVED
   let o = input
 
   if (o.readinessDelayMs !== undefined && o.readinessDelayMs !== 'auto') {
