@@ -103,6 +103,16 @@ describe('platform defaults', () => {
     expect(resolve({ KUBERNETES_SERVICE_HOST: 'x' }, facts({ clusterWorker: true }))).toMatchObject({ readinessDelayMs: 'auto', readinessDelayMinMs: 5000 })
   })
 
+  it('an inherited socket (LISTEN_FDS) gets no delay: nothing is refused while the next process starts, so waiting only slows the restart', () => {
+    expect(resolve({ LISTEN_FDS: '1', LISTEN_PID: '42' })).toMatchObject({ readinessDelayMs: 0, timeoutMs: 25_000 })
+    expect(resolve({ LISTEN_FDS: '1' }).platformSummary).toMatch(/no readiness delay for an inherited socket/)
+    // systemd without an inherited socket, and a zero count, keep the automatic delay; so does Kubernetes.
+    expect(resolve({ INVOCATION_ID: 'x' })).toMatchObject({ readinessDelayMs: 'auto' })
+    expect(resolve({ LISTEN_FDS: '0' })).toMatchObject({ readinessDelayMs: 'auto' })
+    expect(resolve({ LISTEN_FDS: '1', KUBERNETES_SERVICE_HOST: 'x' })).toMatchObject({ readinessDelayMs: 'auto' })
+    expect(resolve({ LISTEN_FDS: '1' }, NO_FACTS, { readinessDelayMs: 2000 })).toMatchObject({ readinessDelayMs: 2000 })
+  })
+
   it('a dev restart: no delay, a 1 s drain, 3 s in all, and nodemon’s SIGUSR2 handled', () => {
     expect(resolve({}, facts({ ancestors: [nodemonParent] }))).toMatchObject({ readinessDelayMs: 0, drainTimeoutMs: 1000, timeoutMs: 3000, signals: ['SIGTERM', 'SIGINT', 'SIGUSR2'] })
     expect(resolve({ WATCH_REPORT_DEPENDENCIES: '1' }, facts({ ancestors: [watchParent] }))).toMatchObject({ readinessDelayMs: 0, drainTimeoutMs: 1000, timeoutMs: 3000, signals: ['SIGTERM', 'SIGINT'] })
