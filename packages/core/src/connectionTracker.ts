@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from './clock.js'
 import { RequestTimeoutError } from './errors.js'
 import { abandonStream, closeSessionGracefully, isHttp2Response, requestKey, streamCompleted } from './http2Sessions.js'
 import { listenAlongside } from './listenAlongside.js'
+import { rawUnavailable, sendUnavailable } from './serviceUnavailable.js'
 import { WebSocketDrain, type WebSocketServerLike } from './webSockets.js'
 
 /** How a tracked connection speaks. */
@@ -119,12 +120,6 @@ export interface TrackerOptions {
   isProbe?: ((url: string | undefined) => boolean) | undefined
 }
 
-/** Sent when a request passes `requestTimeoutMs`, and by adapters for requests they reject. */
-export const RETRY_AFTER_SECONDS = 1
-
-const TIMED_OUT_BODY = 'Service Unavailable: request deadline passed\n'
-const REJECTED_BODY = 'Service Unavailable: shutting down\n'
-
 /**
  * Advertised on keep-alive responses from the moment readiness fails, with
  * the `keepAliveHint` option. One
@@ -139,9 +134,7 @@ const REJECTED_BODY = 'Service Unavailable: shutting down\n'
 const KEEP_ALIVE_HINT = 'timeout=1'
 
 /** The answer to a WebSocket (or other) upgrade asked for on a keep-alive connection during the drain. */
-const UPGRADE_REFUSED =
-  `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: ${RETRY_AFTER_SECONDS}\r\n` +
-  'Content-Type: text/plain; charset=utf-8\r\nContent-Length: 34\r\n\r\nService Unavailable: shutting down'
+const UPGRADE_REFUSED = rawUnavailable('shutting-down')
 
 interface ServerEntry {
   server: NetServer
@@ -468,7 +461,7 @@ export class ConnectionTracker {
       this.#startDeadline(stream, ms, (controller) => {
         if (stream.writableEnded || stream.closed) return
         this.#timedOut({ method: headers[':method'], url: headers[':path'] }, controller)
-        abandonStream(stream, RETRY_AFTER_SECONDS, TIMED_OUT_BODY)
+        abandonStream(stream, 'deadline')
       })
     }
   }
@@ -598,8 +591,7 @@ export class ConnectionTracker {
       res.destroy()
       return
     }
-    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
-    res.end(TIMED_OUT_BODY)
+    sendUnavailable(res, 'deadline')
   }
 
   #track(socket: Socket): ConnectionRecord {
@@ -674,8 +666,7 @@ export class ConnectionTracker {
       }
       this.#onRequest(req, res)
       this.countRejected()
-      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' })
-      res.end(REJECTED_BODY)
+      sendUnavailable(res, 'shutting-down')
     }
     if (server.listenerCount('checkContinue') === 0) server.on('checkContinue', listener)
     server.on('newListener', (name: string | symbol, added: unknown) => {

@@ -1,5 +1,6 @@
 import { constants, Http2ServerRequest, Http2ServerResponse, type Http2Session, type ServerHttp2Stream } from 'node:http2'
 import type { Clock } from './clock.js'
+import { respondStreamUnavailable, type UnavailableReason } from './serviceUnavailable.js'
 
 /**
  * The highest stream id HTTP/2 allows. A first GOAWAY carrying it tells the
@@ -48,14 +49,13 @@ export function streamCompleted(stream: ServerHttp2Stream): boolean {
  * response head went out yet, or a reset (CANCEL) of that stream alone when
  * half a response is out. The session and its other streams live on.
  */
-export function abandonStream(stream: ServerHttp2Stream, retryAfterSeconds: number, message: string): void {
+export function abandonStream(stream: ServerHttp2Stream, reason: UnavailableReason): void {
   if (stream.destroyed || stream.closed) return
   if (stream.headersSent) {
     stream.close(constants.NGHTTP2_CANCEL)
     return
   }
-  stream.respond({ ':status': 503, 'content-type': 'text/plain; charset=utf-8', 'retry-after': String(retryAfterSeconds) })
-  stream.end(message)
+  respondStreamUnavailable(stream, reason)
 }
 
 /**

@@ -1,5 +1,5 @@
 export { createShutdown, ShutdownController } from './shutdown.js'
-export { RETRY_AFTER_SECONDS } from './connectionTracker.js'
+export { RETRY_AFTER_SECONDS } from './serviceUnavailable.js'
 export type { ShutdownEvents, AttachableServer } from './shutdown.js'
 export { SHUTDOWN_STATES, hasReached, isShutdownState, reached } from './lifecycle.js'
 export type { ShutdownState, LifecycleSource } from './lifecycle.js'

@@ -3,8 +3,8 @@ import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
 import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
-import { ConnectionTracker, type ConnectionKind, RETRY_AFTER_SECONDS, type ArrivingRequest } from './connectionTracker.js'
-import { isHttp2Response } from './http2Sessions.js'
+import { ConnectionTracker, type ConnectionKind, type ArrivingRequest } from './connectionTracker.js'
+import { sendUnavailable } from './serviceUnavailable.js'
 import type { WebSocketServerLike } from './webSockets.js'
 import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
 import { assertTransition, hasReached, reached, type ShutdownState } from './lifecycle.js'
@@ -311,11 +311,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       res.destroy()
       return
     }
-    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS) }
-    // Connection-specific headers are illegal in HTTP/2; GOAWAY does that job there.
-    if (!isHttp2Response(res)) headers.Connection = 'close'
-    res.writeHead(503, headers)
-    res.end('Service Unavailable: shutting down\n')
+    sendUnavailable(res, 'shutting-down')
   }
 
   /**
