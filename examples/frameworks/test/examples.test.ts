@@ -20,7 +20,7 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   })
 }
 
-describe.each(['express', 'koa', 'fastify'])('examples/frameworks/%s.mjs', (name) => {
+describe.each(['express', 'koa', 'fastify', 'hono', 'nestjs'])('examples/frameworks/%s.mjs', (name) => {
   it('serves, finishes the request in flight on SIGTERM, prints the report and exits 0', async () => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', `${name}.mjs`)], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
     try {
