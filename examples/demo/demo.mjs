@@ -3,7 +3,7 @@
 // keep-alive clients (fast, slow and POST requests, one SSE stream), SIGTERM
 // in the middle of the load, and what every client saw.
 //
-//   node examples/demo/demo.mjs [--framework express|koa|fastify|core] [--duration 3] [--connections 32] [--compare] [--json]
+//   node examples/demo/demo.mjs [--framework express|koa|fastify|hono|nestjs|core] [--duration 3] [--connections 32] [--compare] [--json]
 //
 // Exits 1 when the lastcall server failed a request in flight or did not exit 0.
 import { dirname, join } from 'node:path'
@@ -24,6 +24,8 @@ const FRAMEWORKS = {
   express: { label: 'lastcall + Express', file: 'servers/express.mjs' },
   koa: { label: 'lastcall + Koa', file: 'servers/koa.mjs' },
   fastify: { label: 'lastcall + Fastify', file: 'servers/fastify.mjs' },
+  hono: { label: 'lastcall + Hono', file: 'servers/hono.mjs' },
+  nestjs: { label: 'lastcall + NestJS', file: 'servers/nestjs.mjs' },
   core: { label: 'lastcall + node:http', file: 'servers/core.mjs' },
 }
 const DEFAULT_FRAMEWORK = 'express'

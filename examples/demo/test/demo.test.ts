@@ -76,7 +76,7 @@ describe('demo.mjs', () => {
 
   // Every framework under the same (short) load: the SSE stream ends with its
   // final event on the request's drain signal, nothing fails, the process exits 0.
-  it.each(['koa', 'fastify', 'core'])('fails no request in flight with --framework %s and exits 0', async (framework) => {
+  it.each(['koa', 'fastify', 'hono', 'nestjs', 'core'])('fails no request in flight with --framework %s and exits 0', async (framework) => {
     const { code, stdout, stderr } = await runDemo(['--framework', framework, '--duration', '0.5', '--connections', '4', '--json'])
     expect(stderr).toBe('')
     expect(code).toBe(0)
@@ -97,6 +97,8 @@ describe('demo.mjs', () => {
     expect(run.report?.timeline.map((t) => t.state)).toEqual(['leaving', 'draining', 'closing', 'closed'])
     // Fastify's own close() runs after the drain, as a lastcall cleanup hook.
     if (framework === 'fastify') expect(run.report?.hooks).toEqual([expect.objectContaining({ name: 'fastify.close', outcome: 'ok' })])
+    // So does Nest's app.close() (onModuleDestroy, onApplicationShutdown...).
+    if (framework === 'nestjs') expect(run.report?.hooks).toEqual([expect.objectContaining({ name: 'nest.close', outcome: 'ok' })])
   })
 
   it('draws the timeline, the report and the tally in the terminal', async () => {
@@ -112,6 +114,6 @@ describe('demo.mjs', () => {
   it('rejects an unknown framework and names the ones it knows', async () => {
     const { code, stderr } = await runDemo(['--framework', 'nope'])
     expect(code).toBe(2)
-    expect(stderr).toContain('--framework must be one of express, koa, fastify, core; received "nope"')
+    expect(stderr).toContain('--framework must be one of express, koa, fastify, hono, nestjs, core; received "nope"')
   })
 })
