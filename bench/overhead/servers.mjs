@@ -127,6 +127,51 @@ export const FRAMEWORKS = {
       return app.server
     },
   },
+  hono: {
+    packages: [['hono', 'hono'], ['hono', '@hono/node-server'], ['hono', '@lastcall/hono']],
+    async start(variant) {
+      const { Hono } = await workspaceImport('hono', 'hono')
+      const { createAdaptorServer } = await workspaceImport('hono', '@hono/node-server')
+      const app = new Hono()
+      let shutdown
+      if (variant === 'lastcall') {
+        const { gracefulShutdown } = await workspaceImport('hono', '@lastcall/hono')
+        shutdown = gracefulShutdown({ logger: false })
+        app.use(shutdown)
+      }
+      app.get('/', (c) => c.text(BODY))
+      const server = createAdaptorServer({ fetch: app.fetch })
+      shutdown?.attach(server)
+      return listen(server)
+    },
+  },
+  nestjs: {
+    packages: [['nestjs', '@nestjs/core'], ['nestjs', '@nestjs/platform-express'], ['nestjs', '@lastcall/nestjs']],
+    async start(variant) {
+      await workspaceImport('nestjs', 'reflect-metadata')
+      const { Controller, Get, Header, Module } = await workspaceImport('nestjs', '@nestjs/common')
+      const { NestFactory } = await workspaceImport('nestjs', '@nestjs/core')
+      const { ExpressAdapter } = await workspaceImport('nestjs', '@nestjs/platform-express')
+      class Hello {
+        hello() {
+          return BODY
+        }
+      }
+      Reflect.decorate([Controller()], Hello)
+      Object.defineProperty(Hello.prototype, 'hello', Reflect.decorate([Get(), Header('Content-Type', 'text/plain')], Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, 'hello')))
+      const imports = []
+      if (variant === 'lastcall') {
+        const { LastcallModule } = await workspaceImport('nestjs', '@lastcall/nestjs')
+        imports.push(LastcallModule.forRoot({ logger: false }))
+      }
+      class AppModule {}
+      Reflect.decorate([Module({ imports, controllers: [Hello] })], AppModule)
+      // Nest on its default platform (Express); the module attaches the server itself.
+      const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false })
+      await app.listen(0, '127.0.0.1')
+      return app.getHttpServer()
+    },
+  },
 }
 
 /** Whether a framework's adapter can be imported now (adapters are built separately). */
