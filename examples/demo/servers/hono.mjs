@@ -5,10 +5,11 @@
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { formatReport, gracefulShutdown } from '@lastcall/hono'
-import { slowMs } from './sse.mjs'
+import { earlyFlush, slowMs } from './sse.mjs'
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'readiness-delay-ms': { type: 'string', default: '500' } } })
 
@@ -23,6 +24,8 @@ app.get('/slow', async (c) => {
   await delay(ms, undefined, { signal: c.req.raw.signal }).catch(() => {})
   return c.text(`slow ${ms} ms\n`)
 })
+// Early-flushed: the head and `early;` at once, `late` after `ms`.
+app.get('/stream', (c) => c.body(/** @type {ReadableStream} */ (Readable.toWeb(earlyFlush(c.req.query('ms')))), 200, { 'Content-Type': 'text/plain' }))
 app.post('/orders', async (c) => c.json({ received: Buffer.byteLength(JSON.stringify(await c.req.json())) }, 201))
 // A tick every 200 ms until the drain signal aborts, then the final event and the end of the stream.
 app.get('/events', (c) => {

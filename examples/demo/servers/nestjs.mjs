@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { LastcallModule, LastcallService, enableLastcall, formatReport } from '@lastcall/nestjs'
-import { EVENT_STREAM_HEADERS, eventStream, slowMs } from './sse.mjs'
+import { EVENT_STREAM_HEADERS, earlyFlush, eventStream, slowMs } from './sse.mjs'
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'readiness-delay-ms': { type: 'string', default: '500' } } })
 
@@ -29,6 +29,15 @@ class DemoController {
     await delay(wait, undefined, { signal: gone.signal }).catch(() => {})
     return `slow ${wait} ms\n`
   }
+  /**
+   * Early-flushed: the head and `early;` at once, `late` after `ms`.
+   * @param {string | undefined} ms
+   * @param {import('express').Response} res
+   */
+  stream(ms, res) {
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    earlyFlush(ms).pipe(res)
+  }
   /** @param {unknown} body */
   orders(body) {
     return { received: Buffer.byteLength(JSON.stringify(body)) }
@@ -44,7 +53,7 @@ class DemoController {
   }
 }
 /**
- * @param {'fast' | 'slow' | 'orders' | 'events'} method
+ * @param {'fast' | 'slow' | 'stream' | 'orders' | 'events'} method
  * @param {MethodDecorator[]} decorators
  */
 const route = (method, ...decorators) => {
@@ -57,6 +66,9 @@ route('fast', Get('fast'))
 route('slow', Get('slow'))
 Query('ms')(DemoController.prototype, 'slow', 0)
 Req()(DemoController.prototype, 'slow', 1)
+route('stream', Get('stream'))
+Query('ms')(DemoController.prototype, 'stream', 0)
+Res()(DemoController.prototype, 'stream', 1)
 route('orders', Post('orders'), HttpCode(201))
 Body()(DemoController.prototype, 'orders', 0)
 route('events', Get('events'))
