@@ -2,7 +2,7 @@ import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
 import { assertDuration, assertKnownKeys, assertName, assertStopSignals, MAX_TIMER_MS } from './validate.js'
 import { isLogger, type Logger } from './logger.js'
-import type { ProbeOptions } from './probes.js'
+import type { ProbeOptions } from './readiness/probes.js'
 import { applyPlatformDefaults, describePlatform, detectPlatform, NO_FACTS, NO_PLATFORM, type DetectedPlatform, type PlatformFacts } from './platform.js'
 
 /** When a cleanup phase begins, relative to the shutdown's own states. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AdaptiveDelay, MAX_CANDIDATES, MAX_PROBERS, MAX_USER_AGENT_CHARS, proberKey, type DelayDecision, type DelayRule } from '../src/readinessDelay.js'
+import { AdaptiveDelay, MAX_CANDIDATES, MAX_PROBERS, MAX_USER_AGENT_CHARS, proberKey, type DelayDecision, type DelayRule } from '../src/readiness/readinessDelay.js'
 import { FakeClock } from './fakeClock.js'
 
 function setup({ minMs = 0, maxMs = 10_000, kubernetes = false } = {}) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { delay, systemClock } from '../src/clock.js'
 import { HookTimeoutError, type LastcallError } from '../src/errors.js'
-import { HookRunner } from '../src/hooks.js'
+import { HookRunner } from '../src/shutdown/hooks.js'
 import { DEFAULT_PHASES } from '../src/options.js'
 import { FakeClock } from './fakeClock.js'
 
@@ -300,8 +300,8 @@ describe('HookRunner outcomes on the fake clock', () => {
 
 describe('HookResult detail', () => {
   it('keeps a non-empty string a hook returns as its detail and prints it on its report line; other values are left out', async () => {
-    const { createShutdown } = await import('../src/shutdown.js')
-    const { formatReport } = await import('../src/report.js')
+    const { createShutdown } = await import('../src/controller.js')
+    const { formatReport } = await import('../src/shutdown/report.js')
     const shutdown = createShutdown({ signals: [], exit: false, logger: false, platform: false, onCrash: false, readinessDelayMs: 0 })
     shutdown.onShutdown('counted', () => '3 closed, 0 forced')
     shutdown.onShutdown('empty', () => '')

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { LastcallError, LastcallOptionError } from '../src/errors.js'
-import { assertTransition, hasReached, isShutdownState, reached, SHUTDOWN_STATES, type ShutdownState } from '../src/lifecycle.js'
+import { assertTransition, hasReached, isShutdownState, reached, SHUTDOWN_STATES, type ShutdownState } from '../src/shutdown/lifecycle.js'
 
 class Mirror extends EventEmitter<{ state: [ShutdownState] }> {
   state: ShutdownState = 'starting'

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createShutdown, type ShutdownReport } from '../src/index.js'
-import type { DelayDecision } from '../src/readinessDelay.js'
+import type { DelayDecision } from '../src/readiness/readinessDelay.js'
 import { keepAliveAgent, listen, send, type Outcome } from './helpers.js'
 
 const cleanup: Array<() => void> = []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AdaptiveDelay, type DelayRule } from '../src/readinessDelay.js'
+import { AdaptiveDelay, type DelayRule } from '../src/readiness/readinessDelay.js'
 import { FakeClock } from './fakeClock.js'
 
 /** A FakeClock that counts how often it is read. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ConnectionCounts, RequestCounts } from '../src/connectionTracker.js'
-import { buildReport, formatReport, type Counted } from '../src/report.js'
+import type { ConnectionCounts, RequestCounts } from '../src/http/connectionTracker.js'
+import { buildReport, formatReport, type Counted } from '../src/shutdown/report.js'
 
 function counted(overrides: Partial<Counted> = {}): Counted {
   const requests: RequestCounts = { inFlightAtDrain: 2, arrivedDuringShutdown: 3, completed: 5, rejected: 0, aborted: 0, forced: 0, timedOut: 0 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ServerResponse } from 'node:http'
-import { rawUnavailable, RETRY_AFTER_SECONDS, sendUnavailable } from '../src/serviceUnavailable.js'
+import { rawUnavailable, RETRY_AFTER_SECONDS, sendUnavailable } from '../src/http/serviceUnavailable.js'
 
 function recorder() {
   const sent: { status?: number; headers?: Record<string, string>; body?: string } = {}

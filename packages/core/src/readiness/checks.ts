@@ -1,7 +1,7 @@
-import type { Clock } from './clock.js'
-import { CheckTimeoutError, LastcallError, LastcallOptionError, describe } from './errors.js'
-import type { Log } from './logger.js'
-import { assertDuration, assertKnownKeys } from './validate.js'
+import type { Clock } from '../clock.js'
+import { CheckTimeoutError, LastcallError, LastcallOptionError, describe } from '../errors.js'
+import type { Log } from '../logger.js'
+import { assertDuration, assertKnownKeys } from '../validate.js'
 
 /** Which endpoint a check belongs to. */
 export type CheckKind = 'readiness' | 'liveness' | 'startup'

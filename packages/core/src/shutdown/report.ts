@@ -1,7 +1,7 @@
-import type { ConnectionCounts, RequestCounts } from './connectionTracker.js'
+import type { ConnectionCounts, RequestCounts } from '../http/connectionTracker.js'
 import type { HookResult } from './hooks.js'
-import type { DelayRule } from './readinessDelay.js'
-import type { CrashKind, Trigger } from './process/signals.js'
+import type { DelayRule } from '../readiness/readinessDelay.js'
+import type { CrashKind, Trigger } from '../process/signals.js'
 
 /** One step of the shutdown, with when it began. */
 export interface PhaseTiming {

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http'
 import { Http2ServerRequest } from 'node:http2'
-import type { ProbeRequest, ProbeResponse } from './probes.js'
-import type { ShutdownController } from './shutdown.js'
+import type { ProbeRequest, ProbeResponse } from '../readiness/probes.js'
+import type { ShutdownController } from '../controller.js'
 
 /**
  * What every request carries as `lastcall`: `req.lastcall` (Express),

@@ -1,5 +1,5 @@
 import { constants, Http2ServerRequest, Http2ServerResponse, type Http2Session, type ServerHttp2Stream } from 'node:http2'
-import type { Clock } from './clock.js'
+import type { Clock } from '../clock.js'
 import { respondStreamUnavailable, type UnavailableReason } from './serviceUnavailable.js'
 
 /**

@@ -5,10 +5,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 export type ProbeRequest = IncomingMessage | Http2ServerRequest
 export type ProbeResponse = ServerResponse | Http2ServerResponse
 import { BUILT_IN_CHECKS, Check, failureReason, validateCheck, type CheckKind, type CheckOptions, type CheckResult, type HealthCheck } from './checks.js'
-import type { Clock } from './clock.js'
-import { LastcallOptionError } from './errors.js'
-import type { Log } from './logger.js'
-import { assertDuration, assertKnownKeys } from './validate.js'
+import type { Clock } from '../clock.js'
+import { LastcallOptionError } from '../errors.js'
+import type { Log } from '../logger.js'
+import { assertDuration, assertKnownKeys } from '../validate.js'
 
 /** Options of the health, readiness and startup endpoints. */
 export interface ProbeOptions {

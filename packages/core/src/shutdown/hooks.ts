@@ -1,9 +1,9 @@
-import type { Clock } from './clock.js'
-import { HookTimeoutError, LastcallError, LastcallOptionError } from './errors.js'
-import type { Log } from './logger.js'
-import type { ResolvedPhase } from './options.js'
-import { assertDuration, assertKnownKeys, assertName } from './validate.js'
-import type { Trigger } from './process/signals.js'
+import type { Clock } from '../clock.js'
+import { HookTimeoutError, LastcallError, LastcallOptionError } from '../errors.js'
+import type { Log } from '../logger.js'
+import type { ResolvedPhase } from '../options.js'
+import { assertDuration, assertKnownKeys, assertName } from '../validate.js'
+import type { Trigger } from '../process/signals.js'
 
 export interface HookContext {
   /** Aborts when the hook's timeout or the shutdown's `timeoutMs` fires: stop waiting and return. */

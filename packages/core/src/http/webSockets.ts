@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Clock, TimerHandle } from './clock.js'
+import type { Clock, TimerHandle } from '../clock.js'
 
 /**
  * The parts of a `ws` WebSocket lastcall uses. Structural on purpose: `ws` is

@@ -10,9 +10,9 @@
  * every other contact with `process`.
  */
 import type { ListenOptions } from 'node:net'
-import { LastcallOptionError } from './errors.js'
-import { processHost } from './process/signals.js'
-import { assertKnownKeys } from './validate.js'
+import { LastcallOptionError } from '../errors.js'
+import { processHost } from '../process/signals.js'
+import { assertKnownKeys } from '../validate.js'
 
 /** The first file descriptor of the `LISTEN_FDS` protocol (0, 1, 2 are stdio). */
 export const LISTEN_FDS_START = 3

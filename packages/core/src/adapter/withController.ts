@@ -1,4 +1,4 @@
-import type { ShutdownController } from './shutdown.js'
+import type { ShutdownController } from '../controller.js'
 
 /** Where a function made by `withController` keeps its controller. */
 const CONTROLLER = Symbol('lastcall.controller')

@@ -1,4 +1,4 @@
-import { LastcallError, LastcallOptionError } from './errors.js'
+import { LastcallError, LastcallOptionError } from '../errors.js'
 
 /**
  * Every state of the lifecycle, in order. It goes one way only:

@@ -1,5 +1,5 @@
-import { delay, type Clock } from './clock.js'
-import type { Log } from './logger.js'
+import { delay, type Clock } from '../clock.js'
+import type { Log } from '../logger.js'
 
 /** What ended the readiness delay. */
 export type DelayRule =
