@@ -2,11 +2,11 @@ import { EventEmitter, setMaxListeners } from 'node:events'
 import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
-import { delay, systemClock, type Clock, type TimerHandle } from './clock.js'
+import { systemClock, type Clock } from './clock.js'
 import { ConnectionTracker, type ConnectionKind, type ArrivingRequest } from './http/connectionTracker.js'
 import { sendUnavailable } from './http/serviceUnavailable.js'
 import type { WebSocketServerLike } from './http/webSockets.js'
-import { DrainingError, LastcallError, LastcallOptionError } from './errors.js'
+import { LastcallError, LastcallOptionError } from './errors.js'
 import { assertTransition, hasReached, reached, type ShutdownState } from './shutdown/lifecycle.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './shutdown/hooks.js'
 import { errorMessage, toLog, type Log } from './logger.js'
@@ -14,8 +14,8 @@ import type { CheckOptions, HealthCheck } from './readiness/checks.js'
 import { Probes, type ProbeRequest, type ProbeResponse } from './readiness/probes.js'
 import { AdaptiveDelay, proberKey, type DelayDecision } from './readiness/readinessDelay.js'
 import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
-import type { PhaseTiming, ReadinessDelayReport, ShutdownReport } from './shutdown/report.js'
-import { buildReport, triggerLabel } from './shutdown/report.js'
+import type { ShutdownReport } from './shutdown/report.js'
+import { runShutdown, type RunningShutdown, type SequenceParts } from './shutdown/sequence.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './process/signals.js'
 import { controllerOf } from './adapter/withController.js'
 
@@ -54,10 +54,8 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   #state: ShutdownState = 'starting'
   #checkingStartup = false
   #adoptionWarned = false
-  #promise: Promise<ShutdownReport> | undefined
+  #running: RunningShutdown | undefined
   #report: ShutdownReport | undefined
-  /** Ends the running shutdown at once (a second signal), with a report. */
-  #cut: ((signal: NodeJS.Signals, code: number) => void) | undefined
   /** The first uncaught error seen (`onCrash: 'shutdown'`): the report names it and exits 1. */
   #crash: { kind: CrashKind; error: string } | undefined
 
@@ -117,7 +115,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       trigger: (trigger) => this.#begin(trigger).then((report) => report.exitCode),
       abandon: (signal, code) => {
         this.#log('error', `second ${signal} during shutdown: exiting now with code ${code}`, { state: this.#state })
-        this.#cut?.(signal, code)
+        this.#running?.cut(signal, code)
       },
       repeatedSignals: this.#options.platform.repeatedSignals,
       signalled: (signal, as) => {
@@ -408,120 +406,31 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   }
 
   #begin(trigger: Trigger, skipReadinessDelay = false): Promise<ShutdownReport> {
-    this.#promise ??= this.#run(trigger, skipReadinessDelay)
-    return this.#promise
+    this.#running ??= runShutdown(this.#sequenceParts(), trigger, skipReadinessDelay)
+    return this.#running.done
   }
 
-  async #run(trigger: Trigger, skipReadinessDelay: boolean): Promise<ShutdownReport> {
-    const clock = this.#clock
-    const o = this.#options
-    const t0 = clock.now()
-    const startedAt = new Date()
-    const timeline: PhaseTiming[] = []
-    const mark = (state: PhaseTiming['state']): void => {
-      const offsetMs = Math.round(clock.now() - t0)
-      timeline.push({ state, at: new Date(startedAt.getTime() + offsetMs).toISOString(), offsetMs })
-      this.#setState(state)
-    }
-    let readinessDelay: ReadinessDelayReport = { durationMs: 0, rule: 'none' }
-    let settle!: (report: ShutdownReport) => void
-    const done = new Promise<ShutdownReport>((resolve) => (settle = resolve))
-    let finished = false
-    /** `cut`: a second signal ended it; the process exits with `code` right after. */
-    const finish = (end: 'done' | 'timeout' | { cut: NodeJS.Signals; code: number }): void => {
-      if (finished) return
-      finished = true
-      clock.clearTimeout(overall)
-      const timedOut = end === 'timeout'
-      const cut = typeof end === 'object' ? end : undefined
-      const pending: string[] = []
-      if (end !== 'done') {
-        if (this.#tracker.inFlight > 0) pending.push(`${this.#tracker.inFlight} requests`)
-        if (this.#tracker.open > 0) pending.push(`${this.#tracker.open} connections`)
-        if (this.#state === 'leaving') {
-          pending.push('readiness delay')
-          readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: timedOut ? 'timeout' : 'signal' }
-        }
-        pending.push(...this.#hooks.pending().map((h) => `hook ${h}`))
-        this.#hooks.abandon()
-        this.#tracker.force()
-      }
-      mark('closed')
-      const report = buildReport({
-        trigger,
-        startedAt,
-        durationMs: Math.round(clock.now() - t0),
-        timeline,
-        readinessDelay,
-        requests: this.#tracker.requests,
-        connections: this.#tracker.connections,
-        hooks: this.#hooks.results(),
-        end,
-        pending,
-        crash: this.#crash,
-      })
-      const crash = report.crash
-      this.#report = report
-      this.#log(report.exitCode === 0 ? 'info' : 'warn', `shutdown finished with exit code ${report.exitCode} in ${report.durationMs} ms`, {
-        exitCode: report.exitCode, timedOut, secondSignal: report.secondSignal, crash: crash ? `${crash.kind}: ${crash.error}` : undefined,
-        requests: report.requests, pending: pending.length > 0 ? pending : undefined,
-      })
-      this.#emit('closed', report)
-      settle(report)
+  /** What the shutdown sequence works with, and how it reports back here. */
+  #sequenceParts(): SequenceParts {
+    return {
+      options: this.#options,
+      clock: this.#clock,
+      log: this.#log,
+      drainable: this.#tracker,
+      hooks: this.#hooks,
+      adaptive: this.#adaptive,
+      drainSignal: this.#drain,
+      state: () => this.#state,
+      enter: (state) => this.#setState(state),
+      crash: () => this.#crash,
+      notifyStopping: () => this.#host.notifyStopping(this.#log),
+      closed: (report) => {
+        this.#report = report
+        this.#emit('closed', report)
+      },
       // After a second signal the process host exits; only an exit function still hears of it.
-      if (cut) this.#callExit(cut.code)
-      else this.#exit(report.exitCode)
+      exit: (code, cut) => (cut ? this.#callExit(code) : this.#exit(code)),
     }
-    this.#cut = (signal, code) => finish({ cut: signal, code })
-
-    const overall: TimerHandle = clock.setTimeout(() => {
-      this.#log('error', `shutdown did not finish within timeoutMs (${o.timeoutMs} ms); exiting anyway`, { state: this.#state })
-      finish('timeout')
-    }, o.timeoutMs, true)
-    const abandoned = new AbortController()
-    done.then(() => abandoned.abort(), () => {})
-
-    this.#host.notifyStopping(this.#log)
-    this.#tracker.leaving()
-    this.#hooks.begin(t0, o.timeoutMs)
-    this.#log('info', `shutdown started by ${triggerLabel(trigger)}; readiness now failing`, { readinessDelayMs: o.readinessDelayMs, drainTimeoutMs: o.drainTimeoutMs, timeoutMs: o.timeoutMs })
-    mark('leaving')
-    const early: Promise<void>[] = [this.#hooks.runFrom('shutdown', trigger)]
-
-    try {
-      if (skipReadinessDelay) {
-        // The host already stopped routing here: straight to the drain.
-      } else if (o.readinessDelayMs === 'auto') {
-        const rule = await this.#adaptive!.wait(t0, abandoned.signal)
-        readinessDelay = { durationMs: Math.round(clock.now() - t0), rule, quietWindowMs: this.#adaptive!.quietWindowMs() }
-      } else if (o.readinessDelayMs > 0) {
-        await delay(clock, o.readinessDelayMs, abandoned.signal)
-        readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: 'fixed' }
-      }
-      if (finished) return done
-
-      mark('draining')
-      this.#drain.abort(new DrainingError())
-      this.#log('info', 'draining', { inFlight: this.#tracker.inFlight, connections: this.#tracker.open })
-      early.push(this.#hooks.runFrom('drain', trigger))
-      const deadline = clock.setTimeout(() => {
-        if (this.#tracker.idle && this.#tracker.inFlight === 0) return
-        this.#log('warn', `drain deadline (${o.drainTimeoutMs} ms): destroying ${this.#tracker.open} connections with ${this.#tracker.inFlight} requests in flight`)
-        this.#tracker.force()
-      }, o.drainTimeoutMs)
-      await this.#tracker.drain()
-      clock.clearTimeout(deadline)
-      await Promise.all(early)
-      if (finished) return done
-
-      mark('closing')
-      await this.#hooks.runFrom('cleanup', trigger)
-    } catch (error) {
-      if (finished) return done
-      this.#log('error', `shutdown failed: ${errorMessage(error)}`, { err: error })
-    }
-    finish('done')
-    return done
   }
 
   #exit(code: number): void {

@@ -9,12 +9,12 @@
  * controllers never race each other to `process.exit`.
  */
 
-import { execFile } from 'node:child_process'
 import cluster from 'node:cluster'
 import { constants } from 'node:os'
 import type { Log } from '../logger.js'
 import type { PlatformFacts } from '../platform.js'
 import { readFacts } from './facts.js'
+import { notifySystemd } from './systemdNotify.js'
 import { STOP_SIGNALS } from '../validate.js'
 
 export type Trigger =
@@ -105,9 +105,6 @@ export interface ProcessLike {
  * second signal.
  */
 export const SAME_SIGNAL_WINDOW_MS = 100
-
-/** How long a `systemd-notify` call may take before it is killed and reported. */
-const NOTIFY_TIMEOUT_MS = 5000
 
 /** SIGBREAK exists only on Windows, where `os.constants.signals` lists it. */
 const SIGBREAK_NUMBER = 21
@@ -226,27 +223,11 @@ export class ProcessCoordinator implements ProcessHost {
 
   notifyReady(log?: Log): void {
     if (this.env.pm_id !== undefined && typeof process.send === 'function') process.send('ready')
-    this.#notifySystemd('READY=1', log)
+    notifySystemd(this.env, 'READY=1', log)
   }
 
   notifyStopping(log?: Log): void {
-    this.#notifySystemd('STOPPING=1', log)
-  }
-
-  /**
-   * Node's `dgram` cannot open the unix datagram socket systemd listens on,
-   * so the message goes through the `systemd-notify` command (the unit needs
-   * `NotifyAccess=all`, since the sender is that command's process). No shell.
-   */
-  #notifySystemd(message: string, log: Log | undefined): void {
-    if (!this.env.NOTIFY_SOCKET) return
-    try {
-      execFile('systemd-notify', [message], { timeout: NOTIFY_TIMEOUT_MS }, (error, _stdout, stderr) => {
-        if (error) log?.('warn', `systemd-notify ${message} failed: ${error.message.trim()}`, { stderr: stderr.trim() || undefined })
-      })
-    } catch (error) {
-      log?.('warn', `systemd-notify ${message} could not run: ${error instanceof Error ? error.message : String(error)}`)
-    }
+    notifySystemd(this.env, 'STOPPING=1', log)
   }
 
   #exit(code: number): void {
