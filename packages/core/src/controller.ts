@@ -4,7 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 
 import { Server as NetServer } from 'node:net'
 import { systemClock, type Clock } from './clock.js'
 import { ConnectionTracker, type ConnectionKind, type ArrivingRequest } from './http/connectionTracker.js'
-import { sendUnavailable } from './http/serviceUnavailable.js'
+import { AdmissionPolicy } from './http/admission.js'
 import type { WebSocketServerLike } from './http/webSockets.js'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { assertTransition, hasReached, reached, type ShutdownState } from './shutdown/lifecycle.js'
@@ -46,6 +46,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   readonly #tracker: ConnectionTracker
   readonly #hooks: HookRunner
   readonly #probes: Probes
+  readonly #admission: AdmissionPolicy
   readonly #adaptive: AdaptiveDelay | undefined
   readonly #drain = new AbortController()
   readonly #servers: NetServer[] = []
@@ -80,9 +81,9 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
       onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
-      shouldReject: () => this.shouldReject(),
+      shouldReject: () => this.#admission.shouldReject(),
       keepAliveHint: this.#options.keepAliveHint,
-      isProbe: (url) => this.#options.probes !== false && this.#probes.kindOf(url) !== undefined,
+      isProbe: (url) => this.#admission.isProbe(url),
       // The path only: query strings often carry tokens.
       onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, path: pathOf(req.url) }),
     })
@@ -91,6 +92,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       clock: this.#clock,
       log: this.#log,
     })
+    this.#admission = new AdmissionPolicy({ options: this.#options, probes: this.#probes, state: () => this.#state, countRejected: () => this.#tracker.countRejected() })
     if (this.#options.readinessDelayMs === 'auto') {
       this.#adaptive = new AdaptiveDelay({
         clock: this.#clock,
@@ -289,8 +291,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * Adapters ask this for every request that is not a probe.
    */
   shouldReject(): boolean {
-    if (hasReached(this.#state, 'closing')) return true
-    return this.#state === 'draining' && this.#options.whileDraining === 'reject'
+    return this.#admission.shouldReject()
   }
 
   /** Counts a request an adapter rejected with 503, for the report. */
@@ -304,12 +305,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * send the same status and headers in their framework's shape.
    */
   reject(res: ServerResponse | Http2ServerResponse): void {
-    this.countRejected()
-    if (res.headersSent) {
-      res.destroy()
-      return
-    }
-    sendUnavailable(res, 'shutting-down')
+    this.#admission.reject(res)
   }
 
   /**
@@ -325,8 +321,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * returns true; returns false for any other request.
    */
   handleProbe(req: ProbeRequest, res: ProbeResponse): boolean {
-    if (this.#options.probes === false) return false
-    return this.#probes.handle(req, res)
+    return this.#admission.handleProbe(req, res)
   }
 
   /**
@@ -335,11 +330,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    */
   handler<Req extends ProbeRequest = IncomingMessage, Res extends ProbeResponse = ServerResponse>(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
     if (typeof handler !== 'function') throw new LastcallOptionError('handler(handler)', handler, 'a request listener, a function (req, res) => void')
-    return (req, res) => {
-      if (this.handleProbe(req, res)) return
-      if (this.shouldReject()) return this.reject(res)
-      handler(req, res)
-    }
+    return this.#admission.handler(handler)
   }
 
   /** Removes the signal listeners this controller installed. */

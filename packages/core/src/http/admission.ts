@@ -1,0 +1,71 @@
+/**
+ * What happens to a request on its way in, decided in one place: a probe is
+ * answered here, a request that can no longer be served gets the 503, the
+ * rest goes to the application. The tracker (HTTP/2 streams, the keep-alive
+ * hint), `RequestGate` (every adapter) and the controller's own `handler()`
+ * all ask this module, so the rule cannot differ between them.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
+import type { ResolvedOptions } from '../options.js'
+import type { ProbeRequest, ProbeResponse, Probes } from '../readiness/probes.js'
+import { hasReached, type ShutdownState } from '../shutdown/lifecycle.js'
+import { sendUnavailable } from './serviceUnavailable.js'
+
+export interface AdmissionParts {
+  readonly options: Pick<ResolvedOptions, 'probes' | 'whileDraining'>
+  readonly probes: Probes
+  state(): ShutdownState
+  /** Counts a request answered 503, for the report. */
+  countRejected(): void
+}
+
+export class AdmissionPolicy {
+  readonly #parts: AdmissionParts
+  readonly #probesOn: boolean
+
+  constructor(parts: AdmissionParts) {
+    this.#parts = parts
+    this.#probesOn = parts.options.probes !== false
+  }
+
+  /** Whether `url` is one of the probe endpoints (with probes on). */
+  isProbe(url: string | undefined): boolean {
+    return this.#probesOn && this.#parts.probes.kindOf(url) !== undefined
+  }
+
+  /**
+   * Whether a request arriving now must be answered 503: cleanup has begun,
+   * or the drain started and `whileDraining` is `'reject'`.
+   */
+  shouldReject(): boolean {
+    const state = this.#parts.state()
+    if (hasReached(state, 'closing')) return true
+    return state === 'draining' && this.#parts.options.whileDraining === 'reject'
+  }
+
+  /** Answers the request if it is a probe and returns true; false for any other request. */
+  handleProbe(req: ProbeRequest, res: ProbeResponse): boolean {
+    return this.#probesOn && this.#parts.probes.handle(req, res)
+  }
+
+  /** Answers a rejected request: 503, `Retry-After`, `Connection: close` (HTTP/1), counted. A response already under way is cut. */
+  reject(res: ServerResponse | Http2ServerResponse): void {
+    this.#parts.countRejected()
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    sendUnavailable(res, 'shutting-down')
+  }
+
+  /** A request listener: probes first, then 503 for what can no longer be served, then `handler`. */
+  handler<Req extends ProbeRequest = IncomingMessage, Res extends ProbeResponse = ServerResponse>(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
+    return (req, res) => {
+      if (this.handleProbe(req, res)) return
+      if (this.shouldReject()) return this.reject(res as unknown as ServerResponse)
+      handler(req, res)
+    }
+  }
+}
