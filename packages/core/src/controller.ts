@@ -17,7 +17,12 @@ import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type Shut
 import type { ShutdownReport } from './shutdown/report.js'
 import { runShutdown, type RunningShutdown, type SequenceParts } from './shutdown/sequence.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './process/signals.js'
-import { controllerOf } from './adapter/withController.js'
+
+/**
+ * Where a function made by `withController` (`adapter/withController.ts`)
+ * keeps the controller it carries: `instanceof` reads it.
+ */
+export const CARRIED_CONTROLLER = Symbol('lastcall.controller')
 
 /** How often failing startup checks are tried again until they pass. */
 const STARTUP_RETRY_MS = 1000
@@ -489,6 +494,11 @@ function pathOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
+}
+
+/** The controller a function made by `withController` carries, or undefined for anything else. */
+function controllerOf(value: unknown): ShutdownController | undefined {
+  return typeof value === 'function' ? ((value as { [CARRIED_CONTROLLER]?: ShutdownController })[CARRIED_CONTROLLER]) : undefined
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -1,7 +1,4 @@
-import type { ShutdownController } from '../controller.js'
-
-/** Where a function made by `withController` keeps its controller. */
-const CONTROLLER = Symbol('lastcall.controller')
+import { CARRIED_CONTROLLER, type ShutdownController } from '../controller.js'
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
@@ -17,7 +14,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom')
  * must be the controller), and one that returns the controller returns `fn`
  * instead, so `shutdown.on('state', a).on('closed', b)` chains on the
  * middleware. Accessors (`state`, `report`...) read the controller each time.
- * `fn instanceof ShutdownController` holds (see `controllerOf`).
+ * `fn instanceof ShutdownController` holds (see `CARRIED_CONTROLLER`).
  */
 export function withController<F extends (...args: never[]) => unknown>(fn: F, controller: ShutdownController): F & ShutdownController {
   const descriptors: PropertyDescriptorMap = {}
@@ -46,7 +43,7 @@ export function withController<F extends (...args: never[]) => unknown>(fn: F, c
       // Data properties of prototypes (EventEmitter's `_events` defaults) are the instance's business.
     }
   }
-  descriptors[CONTROLLER] = { value: controller }
+  descriptors[CARRIED_CONTROLLER] = { value: controller }
   descriptors[INSPECT] = {
     configurable: true,
     value: (_depth: number, options: object, inspect: (value: unknown, options: object) => string): string =>
@@ -54,9 +51,4 @@ export function withController<F extends (...args: never[]) => unknown>(fn: F, c
   }
   Object.defineProperties(fn, descriptors)
   return fn as F & ShutdownController
-}
-
-/** The controller a function made by `withController` carries, or undefined for anything else. */
-export function controllerOf(value: unknown): ShutdownController | undefined {
-  return typeof value === 'function' ? ((value as { [CONTROLLER]?: ShutdownController })[CONTROLLER]) : undefined
 }
