@@ -24,15 +24,19 @@ export default tseslint.config(
     },
   },
   {
-    // Only core's process folder (and the CLI's signal module) may touch process signals and exit.
+    // Only core's process folder, @lastcall/deno's (Deno's own API) and the CLI's signal module may touch process signals and exit.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/core/src/process/**', 'packages/cli/src/signals.ts'],
+    ignores: ['packages/core/src/process/**', 'packages/deno/src/process/**', 'packages/cli/src/signals.ts'],
     rules: {
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'exit', message: 'Only core/src/process/ exits the process.' },
         { object: 'process', property: 'on', message: 'Only core/src/process/ listens on process.' },
         { object: 'process', property: 'kill', message: 'Only core/src/process/ signals processes.' },
+        { object: 'deno', property: 'exit', message: 'Only deno/src/process/ exits the process.' },
+        { object: 'deno', property: 'addSignalListener', message: 'Only deno/src/process/ listens for signals.' },
+        { object: 'Deno', property: 'exit', message: 'Only deno/src/process/ exits the process.' },
+        { object: 'Deno', property: 'addSignalListener', message: 'Only deno/src/process/ listens for signals.' },
       ],
     },
   },

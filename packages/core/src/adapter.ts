@@ -3,3 +3,7 @@
 export { RequestGate } from './adapter/requestGate.js'
 export type { Admission, RequestGateOptions, LastcallRequestContext } from './adapter/requestGate.js'
 export { withController } from './adapter/withController.js'
+// For runtime drivers (`@lastcall/deno`): the process-wide signal coordinator
+// on another runtime's process API, handed to `new ShutdownController(options, host)`.
+export { ProcessCoordinator } from './process/signals.js'
+export type { ProcessHost, ProcessLike, Participant, Trigger } from './process/signals.js'

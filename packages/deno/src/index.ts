@@ -1,0 +1,6 @@
+export { createShutdown } from './createShutdown.js'
+export { denoHost } from './process/signals.js'
+export { NotDenoError } from './errors.js'
+// All of @lastcall/core, so users install one package. This package's
+// createShutdown() (on Deno's signal API) shadows core's.
+export * from '@lastcall/core'
