@@ -1,5 +1,5 @@
 import type { OutcomeKind } from '@lastcall/testing'
-import type { CheckResult, Progress } from './check.js'
+import type { CheckResult, Progress } from './result.js'
 
 const LABELS: Record<OutcomeKind, string> = {
   completed: 'completed',

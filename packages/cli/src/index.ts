@@ -1,6 +1,6 @@
 export { check } from './check.js'
-export type { CheckOptions, CheckResult, Progress, Phase } from './check.js'
-export type { Finding } from './verdict.js'
+export type { CheckOptions } from './check.js'
+export type { CheckResult, Finding, Progress, Phase } from './result.js'
 export type { Http2Result } from './http2.js'
 export type { WebSocketResult } from './webSocket.js'
 export { formatResult, progressWriter } from './format.js'

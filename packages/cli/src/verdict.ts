@@ -1,12 +1,4 @@
-import type { CheckResult } from './check.js'
-
-/** One problem the check found: what happened and how to fix it. */
-export interface Finding {
-  /** Stable identifier, e.g. `reset-reused`. */
-  code: string
-  message: string
-  fix: string
-}
+import type { CheckResult, Finding } from './result.js'
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
