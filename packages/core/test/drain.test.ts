@@ -2,8 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { connect, type Socket } from 'node:net'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { tlsOptions } from '@lastcall/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createShutdown, type ShutdownController, type ShutdownOptions } from '../src/index.js'
 import { keepAliveAgent, listen, send, type Outcome } from './helpers.js'
@@ -345,7 +344,7 @@ describe('ShutdownController drain', () => {
   })
 
   it('drains an HTTPS server: in-flight request completes, idle TLS socket closed', async () => {
-    const tls = { key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')), cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')) }
+    const tls = tlsOptions()
     const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, idleLingerMs: 50 })
     const server: Server = createHttpsServer(tls, (req, res) => {
       server.emit('app-request', req)

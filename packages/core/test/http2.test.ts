@@ -1,5 +1,4 @@
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import {
   createSecureServer,
   createServer as createH2cServer,
@@ -10,17 +9,14 @@ import {
   type Http2ServerResponse,
 } from 'node:http2'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
-import { join } from 'node:path'
+import { tlsOptions } from '@lastcall/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createShutdown, type ShutdownOptions } from '../src/index.js'
 import { FakeClock } from './fakeClock.js'
 import { keepAliveAgent, send } from './helpers.js'
 import { drainDuration, h2client, h2send, recordGoaways } from './longLivedClients.js'
 
-const tls = {
-  key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')),
-  cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')),
-}
+const tls = tlsOptions()
 
 const cleanup: Array<() => void> = []
 afterEach(() => {

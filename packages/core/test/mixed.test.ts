@@ -1,19 +1,15 @@
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import type { AddressInfo, Server as NetServer } from 'node:net'
-import { join } from 'node:path'
+import { tlsOptions } from '@lastcall/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createShutdown, type ShutdownController, type ShutdownReport } from '../src/index.js'
 import { keepAliveAgent, send, startFixture, type Fixture } from './helpers.js'
 import { drainDuration, h2client, h2send, sseClient } from './longLivedClients.js'
 
-const tls = {
-  key: readFileSync(join(import.meta.dirname, 'fixtures/tls/key.pem')),
-  cert: readFileSync(join(import.meta.dirname, 'fixtures/tls/cert.pem')),
-}
+const tls = tlsOptions()
 
 const cleanup: Array<() => void> = []
 const running: Fixture[] = []

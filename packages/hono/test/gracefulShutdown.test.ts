@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { connect as h2connect, createSecureServer } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
-import { get, keepAliveAgent, tlsOptions } from '@lastcall/test-kit'
+import { get, h2get as h2getOn, keepAliveAgent, tlsOptions } from '@lastcall/test-kit'
 import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
 import { LastcallOptionError, ShutdownController, gracefulShutdown } from '../src/index.js'
@@ -88,17 +88,7 @@ describe('gracefulShutdown', () => {
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
     const session = h2connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { rejectUnauthorized: false })
-    const h2get = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const stream = session.request({ ':path': path })
-        let status = 0
-        let body = ''
-        stream.setEncoding('utf8')
-        stream.on('response', (headers) => (status = Number(headers[':status'])))
-        stream.on('data', (chunk: string) => (body += chunk))
-        stream.on('end', () => resolve({ status, body }))
-        stream.on('error', reject)
-      })
+    const h2get = (path: string) => h2getOn(session, path)
     try {
       await new Promise<void>((resolve) => (shutdown.isReady ? resolve() : shutdown.once('state', () => resolve())))
       expect(await h2get('/readyz')).toEqual({ status: 200, body: 'ok' })

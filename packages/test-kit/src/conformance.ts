@@ -9,9 +9,9 @@ import type { AdapterApp, AdapterUnderTest, AppVariant } from './app.js'
 import { TestKit } from './app.js'
 import { startFixture, type Fixture } from './child.js'
 import { describeTrafficShapes } from './shapes.js'
-import { get, hammerAgent, type Outcome, hammerFetch, idleSockets, keepAliveAgent, send } from './clients.js'
+import { get, h2get as h2getOn, hammerAgent, type Outcome, hammerFetch, idleSockets, keepAliveAgent, send } from '@lastcall/test-utils'
 import { startRemote } from './remote.js'
-import { defaultRuntime, fixtureCommand, type Runtime } from './runtimes.js'
+import { defaultRuntime, fixtureCommand, type Runtime } from '@lastcall/test-utils'
 
 /** Options every conformance test starts from: no signals, no exit, short deadlines. */
 export const TEST_OPTIONS: ShutdownOptions = { logger: false, signals: [], exit: false, readinessDelayMs: 0, drainTimeoutMs: 5000, timeoutMs: 15_000 }
@@ -388,17 +388,7 @@ export function runConformance(adapter: AdapterUnderTest, conformance: Conforman
         const s = await start({}, { http2: true })
         const session: ClientHttp2Session = h2connect(`http://127.0.0.1:${s.port}`)
         cleanups.push(() => session.destroy())
-        const h2get = (path: string): Promise<{ status: number; body: string }> =>
-          new Promise((resolve, reject) => {
-            const stream = session.request({ ':path': path })
-            let status = 0
-            let body = ''
-            stream.setEncoding('utf8')
-            stream.on('response', (headers) => (status = Number(headers[':status'])))
-            stream.on('data', (chunk: string) => (body += chunk))
-            stream.on('end', () => resolve({ status, body }))
-            stream.on('error', reject)
-          })
+        const h2get = (path: string) => h2getOn(session, path)
         expect(await h2get('/ok')).toEqual({ status: 200, body: 'ok' })
         const before = s.kit.notes.filter((e) => e === 'hold').length
         const pending = h2get('/hold')

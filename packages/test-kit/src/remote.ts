@@ -8,7 +8,7 @@ import type { ShutdownController, ShutdownOptions, ShutdownReport, ShutdownState
 import type { AdapterUnderTest, AppVariant } from './app.js'
 import { TestKit } from './app.js'
 import { startFixture, type Fixture } from './child.js'
-import type { Runtime } from './runtimes.js'
+import type { Runtime } from '@lastcall/test-utils'
 
 /**
  * What the suite reads and calls on a controller, driven over the fixture's

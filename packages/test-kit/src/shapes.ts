@@ -2,7 +2,7 @@ import { request as httpRequest, type Agent, type IncomingMessage } from 'node:h
 import type { ShutdownController, ShutdownOptions, ShutdownReport } from '@lastcall/core'
 import { describe, expect, it } from 'vitest'
 import type { AdapterApp, AdapterUnderTest, AppVariant, TestKit } from './app.js'
-import { hammerAgent, hammerFetch, parseResponses, RawClient, rawGet, send, type Outcome } from './clients.js'
+import { hammerAgent, hammerFetch, parseResponses, RawClient, rawGet, send, type Outcome } from '@lastcall/test-utils'
 
 interface Started {
   app: AdapterApp

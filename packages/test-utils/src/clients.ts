@@ -1,5 +1,12 @@
+/**
+ * The HTTP clients the tests share: one request that never rejects, keep-alive
+ * agents, the keep-alive hammer loops, and a raw TCP client for what a real
+ * client library will not send.
+ */
+import { once } from 'node:events'
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { connect as netConnect, type Socket } from 'node:net'
+import type { ClientHttp2Session } from 'node:http2'
+import { connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
 
 export interface Reply {
@@ -15,7 +22,7 @@ export type Outcome = { ok: true; reply: Reply } | { ok: false; code: string; re
 export interface SendOptions {
   agent?: Agent | false
   method?: string
-  body?: string
+  body?: string | undefined
   secure?: boolean
   headers?: Record<string, string>
   /** Called with the response as soon as its head arrives (before its body). */
@@ -47,6 +54,14 @@ export async function get(port: number, path: string, options?: SendOptions): Pr
   return outcome.reply
 }
 
+/** Listens on 127.0.0.1 and an ephemeral port; resolves with the port. */
+export async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+/** A keep-alive agent (HTTPS without certificate checks when `secure`). */
 export function keepAliveAgent(secure = false, maxSockets = 8): Agent {
   return secure ? new HttpsAgent({ keepAlive: true, maxSockets, rejectUnauthorized: false }) : new Agent({ keepAlive: true, maxSockets })
 }
@@ -226,4 +241,18 @@ export function parseResponses(text: string): RawResponse[] {
     out.push({ status, headers, body })
     at = cursor
   }
+}
+
+/** One HTTP/2 GET on `session`; resolves with the status and body, rejects on a stream error. */
+export function h2get(session: ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path })
+    let status = 0
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('response', (headers) => (status = Number(headers[':status'])))
+    stream.on('data', (chunk: string) => (body += chunk))
+    stream.on('end', () => resolve({ status, body }))
+    stream.on('error', reject)
+  })
 }

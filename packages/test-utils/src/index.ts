@@ -1,0 +1,7 @@
+export { spawnFixture, startFixture, killFixtures } from './fixture.js'
+export type { Fixture, FixtureEvent, FixtureExit, SpawnFixtureOptions, StartFixtureOptions, StartedFixture } from './fixture.js'
+export { RUNTIMES, defaultRuntime, fixtureCommand } from './runtimes.js'
+export type { Runtime, RuntimeCommand } from './runtimes.js'
+export { send, get, h2get, listen, keepAliveAgent, idleSockets, hammerAgent, hammerFetch, onceMatching, RawClient, rawGet, parseResponses } from './clients.js'
+export type { Reply, Outcome, SendOptions, HammerResult, RawResponse } from './clients.js'
+export { tlsOptions } from './tls.js'
