@@ -1,12 +1,6 @@
-import { fileURLToPath } from 'node:url'
-import { killJsonFixtures, startJsonFixture, type JsonFixture } from '@lastcall/test-kit/json-fixture'
+import { jsonFixtures, type JsonFixture } from '@lastcall/test-kit/json-fixture'
 
 export type Fixture = JsonFixture
 
-/** Runs `test/fixtures/<name>.ts` from source; it prints one JSON object per line. */
-export function startFixture(name: string, env: Record<string, string>): Fixture {
-  return startJsonFixture(fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url)), env)
-}
-
-/** Kills (by pid) every fixture still running; for afterEach. */
-export const killFixtures = killJsonFixtures
+/** `startFixture(name, env)` runs `test/fixtures/<name>.ts` from source; `killFixtures()` is for afterEach. */
+export const { startFixture, killFixtures } = jsonFixtures(new URL('./fixtures/', import.meta.url))
