@@ -197,6 +197,21 @@ describe('checkConfig', () => {
     expect(r.timings.find((t) => t.kind === 'compose')!.gracePeriodMs).toBe(90_000)
   })
 
+  it('uses core\'s safety margin, a quarter of a short grace period: PM2\'s default 1.6 s fits a timeoutMs of 1.2 s, not 1.3 s', async () => {
+    const dir = join(scratch, 'pm2-short')
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, 'ecosystem.json')
+    writeFileSync(file, JSON.stringify({ apps: [{ name: 'api', script: 'server.mjs', env: { LASTCALL_GRACE_PERIOD_MS: '1600' } }] }))
+    const fits = await checkConfig({ paths: [file], options: { timeoutMs: 1200 } })
+    expect(codes(fits)).toEqual([])
+    expect(fits.timings[0]).toMatchObject({ gracePeriodMs: 1600, timeoutMs: 1200, marginMs: 399, neededMs: 1599 })
+    // Left to core, timeoutMs is fitted to the grace period the same way.
+    expect((await checkConfig({ paths: [file] })).timings[0]).toMatchObject({ timeoutMs: 1200 })
+    const short = await checkConfig({ paths: [file], options: { timeoutMs: 1300 } })
+    expect(codes(short)).toEqual(['grace-period-short'])
+    expect(short.errors[0]!.fix).toBe('Raise kill_timeout to at least 1733, or lower timeoutMs to at most 1200 ms (the readiness delay and drain shrink with it).')
+  })
+
   it('takes the app\'s own options: a smaller timeoutMs fits a shorter grace period', async () => {
     const file = broken('docker/compose.yaml', [[/\n\s+stop_grace_period: 30s/, ''], ['LASTCALL_GRACE_PERIOD_MS: "30000"', 'LASTCALL_GRACE_PERIOD_MS: "10000"']])
     expect((await checkConfig({ paths: [file], ...recipeApp })).ok).toBe(false)

@@ -13,7 +13,8 @@ import { errorMessage, toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './readiness/checks.js'
 import { Probes, type ProbeRequest, type ProbeResponse } from './readiness/probes.js'
 import { AdaptiveDelay, proberKey, type DelayDecision } from './readiness/readinessDelay.js'
-import { GRACE_SAFETY_MARGIN_MS, resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
+import { fitsGracePeriod, graceSafetyMarginMs, minimumGracePeriodMs } from './graceMargin.js'
+import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { ShutdownReport } from './shutdown/report.js'
 import { runShutdown, type RunningShutdown, type SequenceParts } from './shutdown/sequence.js'
 import { processHost, SAME_SIGNAL_WINDOW_MS, type CrashKind, type Participant, type ProcessHost, type Trigger } from './process/signals.js'
@@ -469,14 +470,14 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   /** Warns when the platform would SIGKILL the process before `timeoutMs` gives up (see `gracePeriodMs`). */
   #checkGracePeriod(): void {
     const { gracePeriodMs, timeoutMs } = this.#options
-    if (gracePeriodMs === undefined || timeoutMs + GRACE_SAFETY_MARGIN_MS <= gracePeriodMs) return
-    const needed = timeoutMs + GRACE_SAFETY_MARGIN_MS
+    if (gracePeriodMs === undefined || fitsGracePeriod(timeoutMs, gracePeriodMs)) return
+    const safetyMarginMs = graceSafetyMarginMs(gracePeriodMs)
     this.#log(
       'warn',
-      `timeoutMs (${timeoutMs} ms) + safety margin (${GRACE_SAFETY_MARGIN_MS} ms) = ${needed} ms does not fit in the platform's grace period ` +
+      `timeoutMs (${timeoutMs} ms) + safety margin (${safetyMarginMs} ms) = ${timeoutMs + safetyMarginMs} ms does not fit in the platform's grace period ` +
         `(gracePeriodMs ${gracePeriodMs} ms): the process may be killed before its shutdown ends. Lower timeoutMs to at most ` +
-        `${Math.max(0, gracePeriodMs - GRACE_SAFETY_MARGIN_MS)} ms or raise the grace period to at least ${needed} ms`,
-      { timeoutMs, gracePeriodMs, safetyMarginMs: GRACE_SAFETY_MARGIN_MS },
+        `${Math.max(0, gracePeriodMs - safetyMarginMs)} ms or raise the grace period to at least ${minimumGracePeriodMs(timeoutMs)} ms`,
+      { timeoutMs, gracePeriodMs, safetyMarginMs },
     )
   }
 }

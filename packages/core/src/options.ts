@@ -77,8 +77,8 @@ export interface ShutdownOptions {
    * fires the process exits anyway and the report says what was still running.
    * Must be at least the longest readiness delay plus `drainTimeoutMs`.
    * @default 25000, or readiness delay (its maximum, for 'auto') + `drainTimeoutMs` + 5000 when that is larger;
-   * when the platform's grace period is recognised and 25000 does not fit, the grace period minus 1000
-   * (Docker 9000, PM2 600); 3000 under a dev watcher (see `platform`)
+   * when a grace period is known (`gracePeriodMs`, or the platform's) and 25000 does not fit, the grace period minus
+   * its safety margin, `min(1000, grace / 4)` (Docker 9000, PM2 1200); 3000 under a dev watcher (see `platform`)
    */
   timeoutMs?: number
   /**
@@ -188,8 +188,11 @@ export interface ShutdownOptions {
    * The time the platform gives between its stop signal and SIGKILL
    * (Kubernetes `terminationGracePeriodSeconds`, Docker `--stop-timeout`,
    * systemd `TimeoutStopSec`, PM2 `kill_timeout`), which cannot be seen from
-   * inside the process. When set, the controller warns at creation if
-   * `timeoutMs` + `GRACE_SAFETY_MARGIN_MS` (1000) does not fit inside it.
+   * inside the process. When `timeoutMs` is left out and 25000 does not fit,
+   * `timeoutMs` becomes the grace period minus a safety margin of
+   * `min(1000, gracePeriodMs / 4)` (`graceSafetyMarginMs()`), and the delay and
+   * the drain shrink with it. An explicit `timeoutMs` is kept: the controller
+   * warns at creation when it plus the margin does not fit.
    * @default the `LASTCALL_GRACE_PERIOD_MS` environment variable when set, else the grace period of the platform recognised (see `platform`), else undefined (no check)
    */
   gracePeriodMs?: number
@@ -219,9 +222,6 @@ export interface ShutdownOptions {
    */
   env?: Readonly<Record<string, string | undefined>>
 }
-
-/** Room `timeoutMs` must leave inside `gracePeriodMs` for the exit itself and the platform's own delays. */
-export const GRACE_SAFETY_MARGIN_MS = 1000
 
 export interface ResolvedOptions {
   readinessDelayMs: number | 'auto'
@@ -344,9 +344,9 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
 
   if (o.platform !== undefined && o.platform !== 'auto' && o.platform !== false) throw new LastcallOptionError('platform', o.platform, "'auto' or false")
   const detected = o.platform === false ? NO_PLATFORM : detectPlatform(env, facts)
-  const fitted = applyPlatformDefaults(o, detected, { graceGiven: gracePeriodMs !== undefined, safetyMarginMs: GRACE_SAFETY_MARGIN_MS, defaultSignals: resolveSignals(undefined, platform) })
+  const fitted = applyPlatformDefaults(o, detected, { givenGraceMs: gracePeriodMs, defaultSignals: resolveSignals(undefined, platform) })
   o = fitted.options
-  const platformSummary = describePlatform(detected, gracePeriodMs !== undefined, fitted.reasons)
+  const platformSummary = describePlatform(detected, gracePeriodMs, fitted.reasons)
   if (gracePeriodMs === undefined && detected.grace !== undefined) gracePeriodMs = detected.grace.ms
 
   const signals = resolveSignals(o.signals, platform)

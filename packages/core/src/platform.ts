@@ -10,6 +10,8 @@
  * `docs/platforms.md` has the table.
  */
 
+import { graceSafetyMarginMs } from './graceMargin.js'
+
 /** Every platform lastcall recognises. */
 export type PlatformName = 'kubernetes' | 'container' | 'pm2' | 'cluster' | 'systemd' | 'nodemon' | 'node-watch'
 
@@ -257,12 +259,13 @@ export interface PlatformTunable {
  * does for any explicit `timeoutMs` (the automatic delay's maximum is a
  * quarter of it, the drain half of what the delay leaves).
  *
- * - A grace period known (PM2's `kill_timeout`) or assumed (the platform's
- *   default) bounds the shutdown: when lastcall's default `timeoutMs` does
- *   not fit, it becomes the grace period minus `safetyMarginMs`, so the
- *   process exits by itself, before SIGKILL. A grace period the user gave
- *   (`gracePeriodMs`, `LASTCALL_GRACE_PERIOD_MS`) is checked, not fitted:
- *   who states the grace period sizes the timeouts.
+ * - A grace period bounds the shutdown: the one the user gave
+ *   (`gracePeriodMs`, `LASTCALL_GRACE_PERIOD_MS`), else the one the platform
+ *   told (PM2's `kill_timeout`) or is assumed to have (its default). When
+ *   lastcall's default `timeoutMs` does not fit, it becomes the grace period
+ *   minus `graceSafetyMarginMs()` of it, so the process exits by itself,
+ *   before SIGKILL. An explicit `timeoutMs` is never changed: the
+ *   grace-period check warns when it does not fit.
  * - A cluster worker (Node's or PM2's) gets no readiness delay: its primary
  *   stops handing it connections the moment it stops listening, and nothing
  *   watches its readiness. Not under Kubernetes, where the pod as a whole
@@ -282,7 +285,7 @@ export interface PlatformTunable {
 export function applyPlatformDefaults<O extends PlatformTunable>(
   options: O,
   p: DetectedPlatform,
-  { graceGiven, safetyMarginMs, defaultSignals }: { graceGiven: boolean; safetyMarginMs: number; defaultSignals: readonly string[] },
+  { givenGraceMs, defaultSignals }: { givenGraceMs: number | undefined; defaultSignals: readonly string[] },
 ): { options: O; reasons: string[] } {
   const out: O = { ...options }
   const reasons: string[] = []
@@ -302,11 +305,10 @@ export function applyPlatformDefaults<O extends PlatformTunable>(
     timeout = DEV_TIMEOUT_MS
     if (options.drainTimeoutMs === undefined) out.drainTimeoutMs = DEV_DRAIN_TIMEOUT_MS
   }
-  if (p.grace !== undefined && !graceGiven) {
-    const g = p.grace.ms
-    // The margin is room for the exit and the platform's own delays. A grace period too short for it
-    // still gets a quarter of itself (and the grace-period check warns).
-    const fitted = Math.max(g - safetyMarginMs, Math.floor(g / 4), 1)
+  const grace = givenGraceMs ?? p.grace?.ms
+  if (grace !== undefined) {
+    // The margin is room for the exit and the platform's own delays (see graceSafetyMarginMs).
+    const fitted = Math.max(grace - graceSafetyMarginMs(grace), 1)
     if (fitted < (timeout ?? LIBRARY_TIMEOUT_MS)) timeout = fitted
   }
   if (timeout !== undefined && options.timeoutMs === undefined) {
@@ -332,12 +334,15 @@ export function applyPlatformDefaults<O extends PlatformTunable>(
   return { options: out, reasons }
 }
 
-/** The line logged at creation: what was recognised, from what, and what follows. Undefined when nothing was. */
-export function describePlatform(p: DetectedPlatform, graceGiven: boolean, choices: readonly string[]): string | undefined {
-  if (p.name === 'none') return undefined
+/**
+ * The line logged at creation: what was recognised, from what, and what
+ * follows. Undefined when nothing was recognised and a grace period given changed nothing.
+ */
+export function describePlatform(p: DetectedPlatform, givenGraceMs: number | undefined, choices: readonly string[]): string | undefined {
+  if (p.name === 'none') return choices.length > 0 && givenGraceMs !== undefined ? `grace period ${givenGraceMs} ms as given; ${choices.join(', ')}` : undefined
   const parts = [`platform: ${p.label} (${p.evidence.join('; ')})`]
-  if (p.grace === undefined) parts.push('no grace period known')
-  else if (graceGiven) parts.push(`grace period as given, not ${p.grace.source}`)
+  if (givenGraceMs !== undefined) parts.push(p.grace === undefined ? `grace period ${givenGraceMs} ms as given` : `grace period ${givenGraceMs} ms as given, not ${p.grace.source}`)
+  else if (p.grace === undefined) parts.push('no grace period known')
   else parts.push(`grace period ${p.grace.ms} ms ${p.grace.assumed ? 'assumed' : 'read'}: ${p.grace.source}`)
   parts.push(choices.length > 0 ? choices.join(', ') : "lastcall's defaults apply")
   return parts.join('; ')

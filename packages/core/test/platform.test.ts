@@ -84,14 +84,20 @@ describe('platform defaults', () => {
     expect(resolve({ INVOCATION_ID: 'x' })).toMatchObject({ timeoutMs: 25_000, readinessDelayMs: 'auto', gracePeriodMs: 90_000 })
   })
 
-  it('in a PM2 cluster worker with PM2’s defaults: no delay, timeoutMs 600 inside kill_timeout 1600, a drain that still outlasts the linger', () => {
+  it('in a PM2 cluster worker with PM2’s defaults: no delay, timeoutMs 1200 inside kill_timeout 1600 (a margin of a quarter, 400 ms), a drain that outlasts the linger', () => {
     const o = resolve({ pm_id: '0', exec_mode: 'cluster_mode' }, facts({ clusterWorker: true }))
-    expect(o).toMatchObject({ readinessDelayMs: 0, timeoutMs: 600, drainTimeoutMs: 300, idleLingerMs: 150, gracePeriodMs: 1600 })
-    expect(o.timeoutMs + 1000).toBeLessThanOrEqual(1600)
+    expect(o).toMatchObject({ readinessDelayMs: 0, timeoutMs: 1200, drainTimeoutMs: 600, idleLingerMs: 250, gracePeriodMs: 1600 })
+    expect(o.timeoutMs + 400).toBe(1600)
+  })
+
+  it('with a short kill_timeout (800 ms): a margin of 200, timeoutMs 600, and a linger that fits the 300 ms drain', () => {
+    const o = resolve({ pm_id: '0', exec_mode: 'cluster_mode', kill_timeout: '800' }, facts({ clusterWorker: true }))
+    expect(o).toMatchObject({ readinessDelayMs: 0, timeoutMs: 600, drainTimeoutMs: 300, idleLingerMs: 150, gracePeriodMs: 800 })
+    expect(o.platformSummary).toMatch(/timeoutMs 600 to end before the grace period does, idleLingerMs 150 to fit a 300 ms drain$/)
   })
 
   it('in PM2 fork mode keeps the automatic delay within the fitted bounds', () => {
-    expect(resolve({ pm_id: '0', exec_mode: 'fork_mode' })).toMatchObject({ readinessDelayMs: 'auto', timeoutMs: 600, readinessDelayMaxMs: 150, drainTimeoutMs: 225, idleLingerMs: 112 })
+    expect(resolve({ pm_id: '0', exec_mode: 'fork_mode' })).toMatchObject({ readinessDelayMs: 'auto', timeoutMs: 1200, readinessDelayMaxMs: 300, drainTimeoutMs: 450, idleLingerMs: 225 })
   })
 
   it('with the PM2 recipe (kill_timeout 30000) keeps the 25 s bound and drops only the delay', () => {
@@ -123,13 +129,14 @@ describe('platform defaults', () => {
     const worker = facts({ clusterWorker: true })
     expect(resolve(pm2, worker, { timeoutMs: 20_000 })).toMatchObject({ timeoutMs: 20_000, readinessDelayMs: 0 })
     expect(resolve(pm2, worker, { readinessDelayMaxMs: 300 })).toMatchObject({ readinessDelayMs: 'auto', readinessDelayMaxMs: 300 })
-    expect(resolve(pm2, worker, { readinessDelayMs: 100 })).toMatchObject({ readinessDelayMs: 100, timeoutMs: 600 })
+    expect(resolve(pm2, worker, { readinessDelayMs: 100 })).toMatchObject({ readinessDelayMs: 100, timeoutMs: 1200 })
     expect(resolve(pm2, worker, { idleLingerMs: 50 })).toMatchObject({ idleLingerMs: 50 })
     expect(resolve({}, facts({ ancestors: [nodemonParent] }), { signals: ['SIGTERM'] }).signals).toEqual(['SIGTERM'])
     // A drain that cannot fit in the fitted bound: the option holds, the bound is lastcall's own, the grace check will warn.
     expect(resolve(pm2, worker, { drainTimeoutMs: 5000 })).toMatchObject({ drainTimeoutMs: 5000, timeoutMs: 25_000, gracePeriodMs: 1600 })
-    // A grace period given is checked, not fitted.
-    expect(resolve({ pm_id: '0', LASTCALL_GRACE_PERIOD_MS: '20000' })).toMatchObject({ timeoutMs: 25_000, gracePeriodMs: 20_000 })
+    // A grace period given replaces the platform's, and fits timeoutMs the same way.
+    expect(resolve({ pm_id: '0', LASTCALL_GRACE_PERIOD_MS: '20000' })).toMatchObject({ timeoutMs: 19_000, gracePeriodMs: 20_000 })
+    expect(resolve({ pm_id: '0', LASTCALL_GRACE_PERIOD_MS: '20000' }).platformSummary).toMatch(/grace period 20000 ms as given, not PM2's default kill_timeout \(1600 ms\); timeoutMs 19000 to end/)
     // platform: false is lastcall's plain defaults.
     expect(resolve(pm2, worker, { platform: false })).toMatchObject({ readinessDelayMs: 'auto', timeoutMs: 25_000, gracePeriodMs: undefined, platformSummary: undefined })
   })
@@ -155,10 +162,10 @@ describe('ShutdownController on a platform', () => {
     const logger: Logger = { info: (_f: unknown, m: string) => lines.push(m), warn: (_f: unknown, m: string) => lines.push(`warn ${m}`), error: () => {} }
     const h = host({ pm_id: '3', exec_mode: 'cluster_mode' }, facts({ clusterWorker: true }))
     const c = new ShutdownController({ exit: false, logger }, h)
-    expect(c.options).toMatchObject({ readinessDelayMs: 0, timeoutMs: 600 })
+    expect(c.options).toMatchObject({ readinessDelayMs: 0, timeoutMs: 1200 })
     expect(lines).toEqual([
       "platform: PM2 cluster mode (pm2: pm_id=3, cluster mode; cluster: a node:cluster worker); grace period 1600 ms assumed: PM2's default kill_timeout (1600 ms); " +
-        'no readiness delay for a cluster worker (its primary stops handing it connections once it stops listening), timeoutMs 600 to end before the grace period does, idleLingerMs 150 to fit a 300 ms drain',
+        'no readiness delay for a cluster worker (its primary stops handing it connections once it stops listening), timeoutMs 1200 to end before the grace period does',
     ])
     const n = new ShutdownController({ exit: false, logger }, host({}, facts({ ancestors: [nodemonParent] })))
     expect(n.options.signals).toContain('SIGUSR2')

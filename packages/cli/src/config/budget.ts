@@ -1,5 +1,5 @@
 import type { ShutdownTiming } from './findings.js'
-import { GRACE_SAFETY_MARGIN_MS, LastcallOptionError, resolveOptions, type ShutdownOptions } from '@lastcall/core'
+import { LastcallOptionError, minimumGracePeriodMs, resolveOptions, type ShutdownOptions } from '@lastcall/core'
 
 /**
  * How the app configures lastcall, so the check resolves the same options
@@ -42,7 +42,8 @@ export function resolveBudget(app: AppSettings, env: Readonly<Record<string, str
     readinessDelayMaxMs: delayMax,
     drainTimeoutMs: o.drainTimeoutMs,
     hooksMs: Math.max(0, o.timeoutMs - delayMax - o.drainTimeoutMs),
-    marginMs: GRACE_SAFETY_MARGIN_MS,
+    // The margin of the shortest grace period this timeoutMs fits in: core's rule, so grace < timeoutMs + marginMs is exactly core's warning.
+    marginMs: minimumGracePeriodMs(o.timeoutMs) - o.timeoutMs,
     signals: o.signals,
     gracePeriodMs: o.gracePeriodMs,
   }

@@ -1,4 +1,5 @@
 import { dirname } from 'node:path'
+import { graceSafetyMarginMs } from '@lastcall/core'
 import { DockerfileParser, type Instruction, type JSONInstruction } from 'dockerfile-ast'
 import { normalizeSignal } from './compose.js'
 import { seconds, type FindingList, type StopTiming } from './findings.js'
@@ -100,7 +101,7 @@ export function checkDockerfile(text: string, file: string, app: AppSettings, fi
         where,
         'grace-period-short',
         `LASTCALL_GRACE_PERIOD_MS (${seconds(budget.gracePeriodMs)}) is shorter than readiness delay up to ${seconds(budget.readinessDelayMaxMs)} + drain ${seconds(budget.drainTimeoutMs)} + hooks ${seconds(budget.hooksMs)} (timeoutMs ${seconds(budget.timeoutMs)}) + margin ${seconds(budget.marginMs)} = ${seconds(needed)}.`,
-        `Run with a --stop-timeout of at least ${Math.ceil(needed / 1000)} and set LASTCALL_GRACE_PERIOD_MS to match, or lower timeoutMs to at most ${budget.gracePeriodMs - budget.marginMs} ms.`,
+        `Run with a --stop-timeout of at least ${Math.ceil(needed / 1000)} and set LASTCALL_GRACE_PERIOD_MS to match, or lower timeoutMs to at most ${budget.gracePeriodMs - graceSafetyMarginMs(budget.gracePeriodMs)} ms.`,
       )
     }
   }

@@ -26,7 +26,7 @@ export interface ShutdownTiming {
   drainTimeoutMs: number
   /** What `timeoutMs` leaves for cleanup hooks after the longest readiness delay and the drain. */
   hooksMs: number
-  /** `GRACE_SAFETY_MARGIN_MS`: room for the exit itself and the platform's own delays. */
+  /** Room for the exit itself and the platform's own delays: core's `graceSafetyMarginMs()` of the shortest grace period `timeoutMs` fits in (1000 from a `timeoutMs` of 3000 up). */
   marginMs: number
 }
 

@@ -1,4 +1,4 @@
-import { LastcallOptionError } from '@lastcall/core'
+import { fitsGracePeriod, graceSafetyMarginMs, LastcallOptionError } from '@lastcall/core'
 import { resolveBudget, type AppSettings, type Budget } from './budget.js'
 import { seconds, type ConfigKind, type FindingList, type StopTiming } from './findings.js'
 import { startVerdict, type StartCommand } from './startCommand.js'
@@ -61,7 +61,8 @@ export function checkWorkload(w: Workload, app: AppSettings, findings: FindingLi
   const parts = `${w.beforeSignalMs > 0 ? `preStop ${seconds(w.beforeSignalMs)} + ` : ''}readiness delay up to ${seconds(budget.readinessDelayMaxMs)} + drain ${seconds(budget.drainTimeoutMs)} + hooks ${seconds(budget.hooksMs)} (timeoutMs ${seconds(budget.timeoutMs)}) + margin ${seconds(budget.marginMs)} = ${seconds(neededMs)}`
 
   if (w.gracePeriodMs !== null && w.gracePeriodMs < neededMs) {
-    const fitTimeout = w.gracePeriodMs - w.beforeSignalMs - budget.marginMs
+    const available = w.gracePeriodMs - w.beforeSignalMs
+    const fitTimeout = available - graceSafetyMarginMs(available)
     findings.error(
       w.where,
       'grace-period-short',
@@ -81,8 +82,8 @@ export function checkWorkload(w: Workload, app: AppSettings, findings: FindingLi
         `Set LASTCALL_GRACE_PERIOD_MS=${available} in the app's environment${w.beforeSignalMs > 0 ? ` (${seconds(w.gracePeriodMs!)} minus the preStop ${seconds(w.beforeSignalMs)})` : ''}.`,
       )
     } else if (budget.gracePeriodMs !== available) {
-      const fitsBelief = budget.timeoutMs + budget.marginMs <= budget.gracePeriodMs
-      const fitsReally = budget.timeoutMs + budget.marginMs <= available
+      const fitsBelief = fitsGracePeriod(budget.timeoutMs, budget.gracePeriodMs)
+      const fitsReally = fitsGracePeriod(budget.timeoutMs, available)
       const gets = `${available} ms${w.beforeSignalMs > 0 ? ` (${seconds(w.gracePeriodMs!)} minus the preStop ${seconds(w.beforeSignalMs)})` : ''}`
       const message = `lastcall works with a grace period of ${budget.gracePeriodMs} ms (LASTCALL_GRACE_PERIOD_MS, gracePeriodMs or its platform default) but the process gets ${gets}`
       const fix = `Set LASTCALL_GRACE_PERIOD_MS=${available}.`
