@@ -7,3 +7,7 @@ export { withController } from './adapter/withController.js'
 // on another runtime's process API, handed to `new ShutdownController(options, host)`.
 export { ProcessCoordinator } from './process/signals.js'
 export type { ProcessHost, ProcessLike, Participant, Trigger } from './process/signals.js'
+export { FetchGate } from './adapter/fetchGate.js'
+export type { FetchResult, LastcallRequest } from './adapter/fetchGate.js'
+export type { NativeServer, NativeWebSocket } from './http/nativeServers.js'
+export { unavailableResponse } from './http/serviceUnavailable.js'

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.js'
 import { ConnectionTracker, type ConnectionKind, type ArrivingRequest } from './http/connectionTracker.js'
 import { AdmissionPolicy } from './http/admission.js'
 import type { WebSocketServerLike } from './http/webSockets.js'
+import type { NativeDrain, NativeServer } from './http/nativeServers.js'
 import { LastcallError, LastcallOptionError } from './errors.js'
 import { assertTransition, hasReached, reached, type ShutdownState } from './shutdown/lifecycle.js'
 import { HookRunner, type HookOptions, type ShutdownHook } from './shutdown/hooks.js'
@@ -44,6 +45,14 @@ export interface ShutdownEvents {
  */
 export type AttachableServer = NetServer
 
+/** What `FetchGate` (`@lastcall/core/adapter`) uses of a controller beyond its public API. */
+export interface FetchParts {
+  readonly native: NativeDrain
+  probe(request: Request, url: string): Promise<Response> | undefined
+}
+
+let fetchPartsOf: (controller: ShutdownController) => FetchParts
+
 export class ShutdownController extends EventEmitter<ShutdownEvents> {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
@@ -55,7 +64,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   readonly #admission: AdmissionPolicy
   readonly #adaptive: AdaptiveDelay | undefined
   readonly #drain = new AbortController()
-  readonly #servers: NetServer[] = []
+  readonly #servers: Array<NetServer | NativeServer> = []
   readonly #participant: Participant
   #unregister: (() => void) | undefined
   #state: ShutdownState = 'starting'
@@ -72,6 +81,10 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return Function.prototype[Symbol.hasInstance].call(this, controllerOf(value) ?? value)
+  }
+
+  static {
+    fetchPartsOf = (c) => ({ native: c.#tracker.native, probe: (request, url) => c.#admission.probeResponse(request, url) })
   }
 
   constructor(options?: ShutdownOptions, host: ProcessHost = processHost()) {
@@ -191,9 +204,13 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * Tracks a server's connections and requests and drains it on shutdown.
    * Attach right after creating it (connections accepted before are adopted
    * on their first request). Returns the server.
+   *
+   * Also takes a runtime's native server (`Bun.serve`, `Deno.serve`) wrapped
+   * by its driver as a `NativeServer`: it is drained with the rest.
    */
-  attach<S extends AttachableServer>(server: S): S {
-    if (!isServer(server) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function') {
+  attach<S extends AttachableServer | NativeServer>(server: S): S {
+    const native = isNativeServer(server)
+    if (!native && (!isServer(server) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function')) {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
     if (this.#servers.includes(server)) return server
@@ -205,6 +222,11 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     }
     if (this.#state === 'draining') this.#log('warn', 'a server was attached during the drain: it stops listening now and its connections drain with the others, under the same deadline')
     this.#servers.push(server)
+    if (native) {
+      this.#tracker.native.add(server)
+      this.#maybeReady()
+      return server
+    }
     const keepAlive = this.#options.keepAliveTimeoutMs
     if (keepAlive !== undefined && 'keepAliveTimeout' in server) {
       const http = server as unknown as HttpServer
@@ -356,7 +378,8 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
 
   #maybeReady(): void {
     if (this.#state !== 'starting' || this.#options.manualReady || this.#checkingStartup) return
-    if (this.#servers.length === 0 || !this.#servers.every((s) => s.listening)) return
+    // A native server listens from its creation on.
+    if (this.#servers.length === 0 || !this.#servers.every((s) => !(s instanceof NetServer || s instanceof HttpServer) || s.listening)) return
     this.#checkingStartup = true
     this.#probes.startupPassed().then(
       (passed) => {
@@ -509,4 +532,13 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /** Node's HTTP servers are `net.Server`s; Bun's `node:http` Server is not one (docs/runtimes.md). */
 function isServer(value: unknown): value is NetServer {
   return value instanceof NetServer || value instanceof HttpServer
+}
+
+function isNativeServer(value: unknown): value is NativeServer {
+  return typeof value === 'object' && value !== null && !isServer(value) && typeof (value as NativeServer).stop === 'function' && typeof (value as NativeServer).force === 'function'
+}
+
+/** For `FetchGate`: the parts of a controller (or of an adapter's function carrying one) a fetch-style server's requests go through. */
+export function fetchParts(controller: ShutdownController): FetchParts {
+  return fetchPartsOf(controllerOf(controller) ?? controller)
 }

@@ -50,6 +50,11 @@ export class AdmissionPolicy {
     return this.#probesOn && this.#parts.probes.handle(req, res)
   }
 
+  /** For fetch-style servers (`FetchGate`): the probe's web `Response`, or undefined for any other request (and with probes off). */
+  probeResponse(request: Request, url: string): Promise<Response> | undefined {
+    return this.#probesOn ? this.#parts.probes.respond(request, url) : undefined
+  }
+
   /** Answers a rejected request: 503, `Retry-After`, `Connection: close` (HTTP/1), counted. A response already under way is cut. */
   reject(res: ServerResponse | Http2ServerResponse): void {
     this.#parts.countRejected()

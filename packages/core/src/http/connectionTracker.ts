@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from '../clock.js'
 import { RequestTimeoutError } from '../errors.js'
 import { abandonStream, closeSessionGracefully, isHttp2Response, requestKey, streamCompleted } from './http2Sessions.js'
 import { listenAlongside } from './listenAlongside.js'
+import { NativeDrain } from './nativeServers.js'
 import { rawUnavailable, sendUnavailable } from './serviceUnavailable.js'
 import { WebSocketDrain, type WebSocketServerLike } from './webSockets.js'
 
@@ -188,6 +189,8 @@ export class ConnectionTracker {
   /** The connection accepted last: Node creates its HTTP/2 session right after, in the same event. */
   #accepted: ConnectionRecord | undefined
   #webSockets: WebSocketDrain | undefined
+  /** Requests, WebSockets and servers of native servers (`Bun.serve`, `Deno.serve`), drained alongside the sockets. */
+  readonly native: NativeDrain
 
   readonly #onSocketClose: (this: Socket | Http2Session) => void
   readonly #onRawClose: (this: Socket) => void
@@ -213,21 +216,24 @@ export class ConnectionTracker {
     this.#onStreamClose = function (this: ServerHttp2Stream) {
       tracker.#streamClosed(this)
     }
+    this.native = new NativeDrain({
+      clock, options, requests: this.requests, connections: this.connections, counting: () => this.#counting, changed: () => this.#checkDrained(),
+    })
   }
 
   /** Requests in flight right now. */
   get inFlight(): number {
-    return this.#inFlight
+    return this.#inFlight + this.native.inFlight
   }
 
   /** Connections open right now. */
   get open(): number {
-    return this.#records.size + this.#handshaking.size
+    return this.#records.size + this.#handshaking.size + this.native.open
   }
 
   /** Connections open right now, by kind (TLS handshakes count as http1). O(connections): for scrapes, not hot paths. */
   openByKind(): Record<ConnectionKind, number> {
-    const counts: Record<ConnectionKind, number> = { http1: this.#handshaking.size, h2: 0, upgraded: 0 }
+    const counts: Record<ConnectionKind, number> = { http1: this.#handshaking.size, h2: 0, upgraded: this.native.open }
     for (const record of this.#records.values()) counts[record.kind]++
     return counts
   }
@@ -329,7 +335,7 @@ export class ConnectionTracker {
       oneMoreRequest(entry.server)
     }
     this.connections.openAtDrain = this.open
-    this.requests.inFlightAtDrain = this.#inFlight
+    this.requests.inFlightAtDrain = this.inFlight
     for (const record of this.#records.values()) {
       if (record.kind === 'h2') {
         this.#goAway(record)
@@ -346,6 +352,7 @@ export class ConnectionTracker {
       }
     }
     this.#webSockets?.drain()
+    this.native.drain()
     return new Promise((resolve) => {
       this.#drained = resolve
       this.#scheduleSweep(this.#lingerMs)
@@ -369,6 +376,7 @@ export class ConnectionTracker {
     }
     // Clients whose sockets this tracker never saw (a server not attached).
     this.#webSockets?.force()
+    this.native.force()
     for (const socket of this.#handshaking.values()) {
       this.connections.forced++
       socket.destroy()
@@ -391,7 +399,7 @@ export class ConnectionTracker {
 
   /** Whether every connection is gone. */
   get idle(): boolean {
-    return this.#records.size === 0 && this.#handshaking.size === 0
+    return this.#records.size === 0 && this.#handshaking.size === 0 && this.native.idle
   }
 
   readonly #onConnection = (socket: Socket): void => {
@@ -705,6 +713,7 @@ export class ConnectionTracker {
     this.#drained = undefined
     this.#clearSweep()
     this.#webSockets?.stop()
+    this.native.stop()
     drained()
   }
 

@@ -29,6 +29,15 @@ export function sendUnavailable(res: ServerResponse | Http2ServerResponse, reaso
   res.end(BODY[reason])
 }
 
+/**
+ * lastcall's 503 as a web `Response`, for fetch-style servers (`Bun.serve`,
+ * `Deno.serve`) and adapters that answer with one. `http2`: leave out
+ * `Connection: close` (illegal there).
+ */
+export function unavailableResponse(reason: UnavailableReason, options?: { http2?: boolean }): Response {
+  return new Response(BODY[reason], { status: 503, headers: headers(options?.http2 === true) })
+}
+
 /** Answers 503 on an HTTP/2 stream whose head has not gone out. */
 export function respondStreamUnavailable(stream: ServerHttp2Stream, reason: UnavailableReason): void {
   const lower = Object.fromEntries(Object.entries(headers(true)).map(([name, value]) => [name.toLowerCase(), value]))

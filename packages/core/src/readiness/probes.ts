@@ -155,12 +155,30 @@ export class Probes {
     const url = req.url
     const endpoint = this.#match(url)
     if (endpoint === undefined || url === undefined) return false
-    this.#serve(req, res, endpoint, url.slice(endpoint.path.length)).catch((error: unknown) => {
-      this.#deps.log('error', 'probe failed to answer', { err: error, url })
-      if (!res.headersSent) send(req, res, 500, 'text', 'internal error\n')
-      else res.destroy()
-    })
+    this.#answer(req.method, req.headers.accept, endpoint, url.slice(endpoint.path.length)).then(
+      (answer) => send(req, res, answer),
+      (error: unknown) => {
+        this.#deps.log('error', 'probe failed to answer', { err: error, url })
+        if (!res.headersSent) send(req, res, INTERNAL_ERROR)
+        else res.destroy()
+      },
+    )
     return true
+  }
+
+  /**
+   * The same endpoints for fetch-style servers (`Bun.serve`, `Deno.serve`):
+   * a web `Response` for a probe request, undefined for any other request.
+   * `url` is the request's path and query (`/readyz?verbose`).
+   */
+  respond(request: { readonly method: string; readonly headers: { get(name: string): string | null } }, url: string): Promise<Response> | undefined {
+    const endpoint = this.#match(url)
+    if (endpoint === undefined) return undefined
+    const toResponse = (answer: ProbeAnswer): Response => new Response(request.method === 'HEAD' ? null : answer.body, { status: answer.status, headers: answer.headers })
+    return this.#answer(request.method, request.headers.get('accept') ?? undefined, endpoint, url.slice(endpoint.path.length)).then(toResponse, (error: unknown) => {
+      this.#deps.log('error', 'probe failed to answer', { err: error, url })
+      return toResponse(INTERNAL_ERROR)
+    })
   }
 
   /** Which endpoint a request URL is for, without answering it; undefined for anything else. */
@@ -187,11 +205,8 @@ export class Probes {
     return results.every((r, i) => r.ok || !checks[i]!.critical)
   }
 
-  async #serve(req: ProbeRequest, res: ProbeResponse, endpoint: Endpoint, rest: string): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD')
-      return send(req, res, 405, 'text', 'method not allowed\n')
-    }
+  async #answer(method: string | undefined, accept: string | undefined, endpoint: Endpoint, rest: string): Promise<ProbeAnswer> {
+    if (method !== 'GET' && method !== 'HEAD') return answer(405, 'text', 'method not allowed\n', { Allow: 'GET, HEAD' })
     const q = rest.indexOf('?')
     const sub = q === -1 ? rest : rest.slice(0, q)
     const params = new URLSearchParams(q === -1 ? '' : rest.slice(q + 1))
@@ -199,18 +214,18 @@ export class Probes {
     let single: string | undefined
     if (sub !== '' && sub !== '/') {
       single = sub.slice(1)
-      if (!this.#knows(endpoint.kind, single)) return send(req, res, 404, 'text', 'no such check\n')
+      if (!this.#knows(endpoint.kind, single)) return answer(404, 'text', 'no such check\n')
     }
     const lines = await this.#evaluate(endpoint.kind, single, new Set(params.getAll('exclude')))
     const status = overall(lines)
-    const format = negotiate(req.headers.accept)
+    const format = negotiate(accept)
     const code = status === 'fail' ? 503 : 200
     if (format === 'text') {
       // Like the Kubernetes API server: a failure always lists its checks.
       const body = verbose || status === 'fail' ? renderLines(lines, endpoint.label, status !== 'fail') : 'ok'
-      return send(req, res, code, format, body)
+      return answer(code, format, body)
     }
-    return send(req, res, code, format, JSON.stringify(healthJson(status, lines)))
+    return answer(code, format, JSON.stringify(healthJson(status, lines)))
   }
 
   #knows(kind: CheckKind, name: string): boolean {
@@ -354,14 +369,22 @@ const CONTENT_TYPES: Record<Format, string> = {
   json: 'application/json; charset=utf-8',
 }
 
-function send(req: ProbeRequest, res: ProbeResponse, code: number, format: Format, body: string): void {
+/** A probe's answer before it is written: the same for node:http and fetch-style servers. */
+interface ProbeAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+function answer(status: number, format: Format, body: string, extra?: Record<string, string>): ProbeAnswer {
+  return { status, body, headers: { ...extra, 'Content-Type': CONTENT_TYPES[format], 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } }
+}
+
+const INTERNAL_ERROR = answer(500, 'text', 'internal error\n')
+
+function send(req: ProbeRequest, res: ProbeResponse, answer: ProbeAnswer): void {
   if (res.writableEnded || (res as { destroyed?: boolean }).destroyed === true) return
-  res.writeHead(code, {
-    'Content-Type': CONTENT_TYPES[format],
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  })
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) })
   if (req.method === 'HEAD') res.end()
-  else res.end(body)
+  else res.end(answer.body)
 }
