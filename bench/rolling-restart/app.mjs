@@ -84,6 +84,75 @@ export function fastifyRoutes(app) {
 }
 
 /**
+ * The same routes for Hono variants (on @hono/node-server): `/stream` through
+ * hono/streaming's `stream()`, the way a Hono app flushes early.
+ * @param {import('hono').Hono} app
+ * @param {typeof import('hono/streaming').stream} stream
+ */
+export function honoRoutes(app, stream) {
+  app.get('/fast', (c) => c.text('fast\n'))
+  app.get('/slow', async (c) => {
+    const ms = slowMs(c.req.url)
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    return c.text(`slow ${ms}\n`)
+  })
+  app.get('/stream', (c) => {
+    const ms = streamMs(c.req.url)
+    c.header('Content-Type', 'text/plain')
+    return stream(c, async (s) => {
+      await s.write('early;')
+      await s.sleep(ms)
+      await s.write('late\n')
+    })
+  })
+  app.post('/orders', async (c) => c.body(`{"received":${(await c.req.arrayBuffer()).byteLength}}\n`, 201, { 'Content-Type': 'application/json' }))
+}
+
+/**
+ * The same routes as a Nest controller on the Express platform (Nest's JSON
+ * body parser on). Plain JavaScript has no decorators: they are applied with
+ * `Reflect.decorate`, as TypeScript's output does; Nest's are passed in so
+ * that this file imports no framework. `readyz` adds `GET /readyz` (always
+ * 200), for variants without lastcall's probes.
+ * @param {typeof import('@nestjs/common')} nest
+ * @param {{ readyz?: boolean }} [o]
+ */
+export function nestController(nest, { readyz = false } = {}) {
+  const { Controller, Get, Post, Req, Res } = nest
+  class Routes {
+    fast() {
+      return 'fast\n'
+    }
+    /** @param {import('node:http').IncomingMessage} req */
+    async slow(req) {
+      const ms = slowMs(req.url ?? '')
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return `slow ${ms}\n`
+    }
+    /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
+    stream(req, res) {
+      streamEarly(res, streamMs(req.url ?? ''))
+    }
+    /** @param {{ body: unknown }} req */
+    orders(req) {
+      return `{"received":${JSON.stringify(req.body).length}}\n`
+    }
+    readyz() {
+      return 'ready\n'
+    }
+  }
+  Reflect.decorate([Controller()], Routes)
+  const routes = /** @type {const} */ ([['fast', Get('fast')], ['slow', Get('slow')], ['stream', Get('stream')], ['orders', Post('orders')], ...(readyz ? [/** @type {const} */ (['readyz', Get('readyz')])] : [])])
+  for (const [name, decorator] of routes) {
+    const proto = /** @type {Record<string, unknown>} */ (Routes.prototype)
+    Object.defineProperty(proto, name, /** @type {PropertyDescriptor} */ (Reflect.decorate([decorator], proto, name, Object.getOwnPropertyDescriptor(proto, name))))
+  }
+  for (const name of ['slow', 'stream', 'orders']) Req()(Routes.prototype, name, 0)
+  Res()(Routes.prototype, 'stream', 1)
+  return Routes
+}
+
+/**
  * lastcall's options for a variant: the library's defaults, except the logger
  * (off) and `--readiness-delay-ms N` (a fixed delay) when given.
  * @returns {{ logger: false, readinessDelayMs?: number }}

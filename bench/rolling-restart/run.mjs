@@ -35,6 +35,8 @@ const VARIANTS = {
   'lastcall-express': { file: 'lastcall-express.mjs', about: '@lastcall/express defaults (Express 5)' },
   'lastcall-koa': { file: 'lastcall-koa.mjs', about: '@lastcall/koa defaults (Koa 3)' },
   'lastcall-fastify': { file: 'lastcall-fastify.mjs', about: '@lastcall/fastify defaults (Fastify 5)' },
+  'lastcall-hono': { file: 'lastcall-hono.mjs', about: '@lastcall/hono defaults (Hono 4 on @hono/node-server)' },
+  'lastcall-nestjs': { file: 'lastcall-nestjs.mjs', about: '@lastcall/nestjs defaults (NestJS 12, Express platform)' },
   'lastcall-delay-0': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '0'], about: 'lastcall core, readinessDelayMs 0' },
   'lastcall-delay-2000': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '2000'], about: 'lastcall core, readinessDelayMs 2000' },
   'lastcall-delay-5000': { file: 'lastcall.mjs', args: ['--readiness-delay-ms', '5000'], about: 'lastcall core, readinessDelayMs 5000' },
@@ -45,9 +47,12 @@ const VARIANTS = {
   stoppable: { file: 'stoppable.mjs', about: 'stoppable defaults' },
   'fastify-close-with-grace': { file: 'fastify-close-with-grace.mjs', about: "Fastify's close() with close-with-grace (delay 10000)" },
   'fastify-builtin': { file: 'fastify-builtin.mjs', about: "Fastify's close() alone, exit when it resolves" },
+  'hono-server-close': { file: 'hono-server-close.mjs', about: "@hono/node-server's README: server.close() on SIGTERM, exit when it calls back" },
+  'nestjs-shutdown-hooks': { file: 'nestjs-shutdown-hooks.mjs', about: "NestJS 12's app.enableShutdownHooks() alone (Express platform)" },
+  'nestjs-return-503': { file: 'nestjs-shutdown-hooks.mjs', args: ['--return-503'], about: "NestJS 12's app.enableShutdownHooks() with return503OnClosing (Express platform)" },
 }
 /** lastcall with its defaults, core and each adapter: the ones with the zero-failure target. */
-const LASTCALL = ['lastcall', 'lastcall-express', 'lastcall-koa', 'lastcall-fastify']
+const LASTCALL = ['lastcall', 'lastcall-express', 'lastcall-koa', 'lastcall-fastify', 'lastcall-hono', 'lastcall-nestjs']
 /** The fixed delays compared with 'auto' (issue 10). */
 const DELAYS = ['lastcall-delay-0', 'lastcall-delay-2000', 'lastcall-delay-5000']
 
@@ -436,7 +441,7 @@ function versions() {
   return {
     node: process.version, os: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGb: Math.round(totalmem() / 2 ** 30),
     haproxy: ensureHaproxy(), '@godaddy/terminus': v('@godaddy/terminus'), 'http-terminator': v('http-terminator'), stoppable: v('stoppable'),
-    express: v('express'), koa: v('koa'), fastify: v('fastify'), 'close-with-grace': v('close-with-grace'), lastcall: commit,
+    express: v('express'), koa: v('koa'), fastify: v('fastify'), hono: v('hono'), '@hono/node-server': v('@hono/node-server'), '@nestjs/core': v('@nestjs/core'), 'close-with-grace': v('close-with-grace'), lastcall: commit,
   }
 }
 
@@ -452,7 +457,7 @@ const machine = versions()
 // packages (snapshot.mjs): a rebuild elsewhere during the run changes nothing.
 const frozenDir = mkdtempSync(join(tmpdir(), 'lastcall-bench-code-'))
 process.on('exit', () => rmSync(frozenDir, { recursive: true, force: true }))
-const frozen = await snapshot({ root, packages: ['core', 'express', 'koa', 'fastify'], dir: frozenDir })
+const frozen = await snapshot({ root, packages: ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs'], dir: frozenDir })
 
 const total = plan.reduce((n, g) => n + g.repeat * g.timings.length * g.orders.length, 0)
 console.error(`[bench] ${machine.haproxy}; node ${machine.node}; ${machine.cpus} cpus; ${total} scenarios: ${plan.map((g) => `${g.variant}${g.load === 'sparse' ? ' (sparse)' : ''}${g.repeat > 1 ? ` x${g.repeat}` : ''}`).join(', ')}`)
