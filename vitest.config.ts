@@ -5,7 +5,8 @@ const json = process.env.LASTCALL_TEST_JSON
 
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts', 'bench/vitest.config.ts'],
+    // nestjs-11: @lastcall/nestjs's tests again on Nest 11 (packages/nestjs/vitest.nest11.config.ts).
+    projects: ['packages/*/vitest.config.ts', 'packages/nestjs/vitest.nest11.config.ts', 'examples/*/vitest.config.ts', 'bench/vitest.config.ts'],
     // Real sockets and child processes: two workers fit two cores.
     maxWorkers: 2,
     reporters: json ? ['default', ['json', { outputFile: json }]] : ['default'],

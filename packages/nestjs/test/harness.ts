@@ -8,6 +8,7 @@ import { ExpressAdapter } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { expect } from 'vitest'
 import { LastcallModule, LastcallService, enableLastcall, type LastcallModuleOptions, type LastcallRequestContext } from '../src/index.js'
+import { EXPECTED_NEST_MAJOR, NEST_VERSION } from './nestVersion.js'
 
 export type Platform = 'express' | 'fastify'
 
@@ -154,8 +155,10 @@ export async function createNestApp(platform: Platform, options: LastcallModuleO
 
 /** The conformance app on one of Nest's platforms. */
 export function nestAdapter(platform: Platform): AdapterUnderTest {
+  // A wrong alias or hook would run the suite on the other Nest under this name.
+  if (Number(NEST_VERSION.split('.')[0]) !== EXPECTED_NEST_MAJOR) throw new Error(`expected Nest ${EXPECTED_NEST_MAJOR}, loaded ${NEST_VERSION}`)
   return {
-    name: `nestjs 12 (${platform})`,
+    name: `nestjs ${NEST_VERSION} (${platform})`,
     fixture: new URL(`./fixtures/nest-${platform}.ts`, import.meta.url).pathname,
     expectRejectedBody(body, contentType) {
       expect(contentType).toMatch(/^application\/json/)
