@@ -74,6 +74,8 @@ const ORDERS = {
 
 /** An instance gets this long from SIGTERM to exit before it is killed (and that counts). */
 const EXIT_TIMEOUT_MS = 20_000
+/** An instance that has not printed LISTENING this long after it started is killed (and the run stops). */
+const START_TIMEOUT_MS = 30_000
 const SETTLE_MS = 300
 const COOLDOWN_MS = 700
 
@@ -230,7 +232,9 @@ async function startInstance(variant, port) {
   createInterface({ input: child.stderr }).on('line', (line) => log.push(line))
   const failed = exited.then(() => { throw new Error(`instance exited before listening: ${log.join('\n')}`) })
   failed.catch(() => {})
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  // Generous: a Nest instance starts in ~1.7 s here, but took more than 10 s
+  // (killed, the run aborted) while the shared machine's load average was ~80.
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS)
   await Promise.race([ready, failed])
   clearTimeout(timer)
   return {
