@@ -230,7 +230,7 @@ async function startInstance(variant, port) {
     else log.push(line)
   })
   createInterface({ input: child.stderr }).on('line', (line) => log.push(line))
-  const failed = exited.then(() => { throw new Error(`instance exited before listening: ${log.join('\n')}`) })
+  const failed = exited.then(({ code, signal }) => { throw new Error(`instance exited before listening (code ${code}, signal ${signal}): ${log.join('\n')}`) })
   failed.catch(() => {})
   // Generous: a Nest instance starts in ~1.7 s here, but took more than 10 s
   // (killed, the run aborted) while the shared machine's load average was ~80.
