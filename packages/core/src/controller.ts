@@ -14,7 +14,7 @@ import { errorMessage, toLog, type Log } from './logger.js'
 import type { CheckOptions, HealthCheck } from './readiness/checks.js'
 import { Probes, type ProbeRequest, type ProbeResponse } from './readiness/probes.js'
 import { AdaptiveDelay, proberKey, type DelayDecision } from './readiness/readinessDelay.js'
-import { fitsGracePeriod, graceSafetyMarginMs, minimumGracePeriodMs } from './graceMargin.js'
+import { optionWarnings } from './optionWarnings.js'
 import { resolveOptions, type ResolvedOptions, type ShutdownOptions } from './options.js'
 import type { ShutdownReport } from './shutdown/report.js'
 import { runShutdown, type RunningShutdown, type SequenceParts } from './shutdown/sequence.js'
@@ -153,8 +153,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
         : undefined,
     }
     if (this.#options.signals.length > 0 || this.#options.onCrash === 'shutdown') this.#unregister = host.register(this.#participant)
-    this.#checkGracePeriod()
-    this.#checkIdleLinger()
+    for (const { message, fields } of optionWarnings(this.#options)) this.#log('warn', message, fields)
   }
 
   /** Where the lifecycle is now. */
@@ -476,32 +475,6 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
   /** Connections open right now, by kind: `http1`, `h2` (sessions), `upgraded` (WebSockets). Counts them on each call. */
   openConnectionsByKind(): Record<ConnectionKind, number> {
     return this.#tracker.openByKind()
-  }
-
-  /** Warns when idle connections could never close by themselves within the drain (see `idleLingerMs`). */
-  #checkIdleLinger(): void {
-    const { idleLingerMs, drainTimeoutMs } = this.#options
-    if (idleLingerMs <= drainTimeoutMs) return
-    this.#log(
-      'warn',
-      `idleLingerMs (${idleLingerMs} ms) is above drainTimeoutMs (${drainTimeoutMs} ms): every connection still idle at the drain is cut at the deadline ` +
-        `and counted as forced, so the shutdown exits 1. Lower idleLingerMs below ${drainTimeoutMs} ms or raise drainTimeoutMs above ${idleLingerMs} ms`,
-      { idleLingerMs, drainTimeoutMs },
-    )
-  }
-
-  /** Warns when the platform would SIGKILL the process before `timeoutMs` gives up (see `gracePeriodMs`). */
-  #checkGracePeriod(): void {
-    const { gracePeriodMs, timeoutMs } = this.#options
-    if (gracePeriodMs === undefined || fitsGracePeriod(timeoutMs, gracePeriodMs)) return
-    const safetyMarginMs = graceSafetyMarginMs(gracePeriodMs)
-    this.#log(
-      'warn',
-      `timeoutMs (${timeoutMs} ms) + safety margin (${safetyMarginMs} ms) = ${timeoutMs + safetyMarginMs} ms does not fit in the platform's grace period ` +
-        `(gracePeriodMs ${gracePeriodMs} ms): the process may be killed before its shutdown ends. Lower timeoutMs to at most ` +
-        `${Math.max(0, gracePeriodMs - safetyMarginMs)} ms or raise the grace period to at least ${minimumGracePeriodMs(timeoutMs)} ms`,
-      { timeoutMs, gracePeriodMs, safetyMarginMs },
-    )
   }
 }
 
