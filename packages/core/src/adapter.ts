@@ -10,4 +10,5 @@ export type { ProcessHost, ProcessLike, Participant, Trigger } from './process/s
 export { FetchGate } from './adapter/fetchGate.js'
 export type { FetchResult, LastcallRequest } from './adapter/fetchGate.js'
 export type { NativeServer, NativeWebSocket } from './http/nativeServers.js'
-export { unavailableResponse } from './http/serviceUnavailable.js'
+export { unavailableBody, unavailableHeaders, unavailableResponse } from './http/serviceUnavailable.js'
+export type { UnavailableReason } from './http/serviceUnavailable.js'

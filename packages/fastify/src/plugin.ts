@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, RETRY_AFTER_SECONDS, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-import { RequestGate } from '@lastcall/core/adapter'
+import { createShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate, unavailableHeaders } from '@lastcall/core/adapter'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -21,7 +21,12 @@ declare module 'fastify' {
 /** Keys Fastify's `register()` passes along with the plugin's own options. */
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
 
-const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
+/**
+ * Fastify's shape for an error (what its default error handler renders):
+ * JSON, so clients of a Fastify API parse every error the same way. Status
+ * and headers are core's 503.
+ */
+const REJECTED_BODY = { statusCode: 503, error: 'Service Unavailable', message: 'The server is shutting down' }
 
 const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, options, done) => {
   const own: Record<string, unknown> = { ...options }
@@ -64,10 +69,10 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
       return
     }
     controller.countRejected()
-    reply.code(503).header('retry-after', RETRY_AFTER)
-    // Connection-specific headers are illegal in HTTP/2 (GOAWAY does that job there).
-    if (raw.httpVersionMajor !== 2) reply.header('connection', 'close')
-    void reply.send({ statusCode: 503, error: 'Service Unavailable', message: 'The server is shutting down' })
+    // Core's headers (no Connection on HTTP/2) but Fastify's JSON, which sets its own Content-Type.
+    const headers = unavailableHeaders(raw.httpVersionMajor === 2)
+    delete headers['Content-Type']
+    void reply.code(503).headers(headers).send(REJECTED_BODY)
   })
 
   app.addHook('onListen', (next) => {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { createShutdown, RETRY_AFTER_SECONDS, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-import { RequestGate, withController } from '@lastcall/core/adapter'
+import { createShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate, unavailableResponse, withController } from '@lastcall/core/adapter'
 import type { Context, MiddlewareHandler, Next } from 'hono'
 
 declare module 'hono' {
@@ -24,8 +24,6 @@ export type HonoShutdownOptions = ShutdownOptions
 
 /** The middleware, which is also the shutdown controller (`attach`, `onShutdown`, `addCheck`, `shutdown()`...). */
 export type HonoShutdown = MiddlewareHandler & ShutdownController
-
-const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
 
 /**
  * Graceful shutdown for Hono 4 served by `@hono/node-server`. `app.use()` it
@@ -65,9 +63,8 @@ export function gracefulShutdown(options?: HonoShutdownOptions): HonoShutdown {
     // A probe: its response is already being written on the Node response.
     if (admission === 'answered') return RESPONSE_ALREADY_SENT
     controller.countRejected()
-    // Connection-specific headers are illegal in HTTP/2; GOAWAY does that job there.
-    const headers: Record<string, string> = incoming.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' }
-    return c.text('Service Unavailable', 503, headers)
+    // Core's 503 (the one every adapter sends), no Connection header on HTTP/2.
+    return unavailableResponse('shutting-down', { http2: incoming.httpVersionMajor === 2 })
   }
   return withController(lastcall as MiddlewareHandler, controller)
 }

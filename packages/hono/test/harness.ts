@@ -20,7 +20,7 @@ export function honoAdapter(): AdapterUnderTest {
     supports: { autoAttach: true, http2: true },
     expectRejectedBody(body, contentType) {
       expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toBe('Service Unavailable')
+      expect(body).toBe('Service Unavailable: shutting down\n')
     },
     create(options, kit, variant) {
       const shutdown = gracefulShutdown(options)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, RETRY_AFTER_SECONDS, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
-import { RequestGate, withController } from '@lastcall/core/adapter'
+import { createShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { RequestGate, unavailableBody, unavailableHeaders, withController } from '@lastcall/core/adapter'
 
 /** What every request carries as `ctx.lastcall`: core's `LastcallRequestContext` under the name this package had first. */
 export type LastcallContext = LastcallRequestContext
@@ -31,8 +31,6 @@ export type KoaShutdownOptions = ShutdownOptions
 /** The middleware, which is also the shutdown controller (`attach`, `onShutdown`, `addCheck`, `shutdown()`...). */
 export type KoaShutdown = KoaMiddleware & ShutdownController
 
-const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
-
 /**
  * Graceful shutdown for Koa 2 and 3. `app.use()` it before anything else
  * (routers included): it answers the probes (`/healthz`, `/readyz`...) before
@@ -55,11 +53,11 @@ export function gracefulShutdown(options?: KoaShutdownOptions): KoaShutdown {
       return undefined
     }
     controller.countRejected()
-    // What `ctx.throw(503)` renders, without the error being logged as a server fault.
+    // Core's 503 through Koa's response (no error thrown, so nothing is logged
+    // as a server fault); no Connection header on HTTP/2 (`http2.createServer(app.callback())`).
     ctx.status = 503
-    // Connection-specific headers are illegal in HTTP/2 (`http2.createServer(app.callback())`); GOAWAY does that job there.
-    ctx.set(ctx.req.httpVersionMajor === 2 ? { 'Retry-After': RETRY_AFTER } : { 'Retry-After': RETRY_AFTER, Connection: 'close' })
-    ctx.body = 'Service Unavailable'
+    ctx.set(unavailableHeaders(ctx.req.httpVersionMajor === 2))
+    ctx.body = unavailableBody('shutting-down')
     return undefined
   }
   return withController(lastcall, controller)

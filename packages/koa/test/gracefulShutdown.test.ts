@@ -79,7 +79,7 @@ describe('gracefulShutdown', () => {
       const report = shutdown.shutdown('test')
       await reached(shutdown, 'draining')
       const rejected = await get(port, '/ok', { agent })
-      expect(rejected).toMatchObject({ status: 503, body: 'Service Unavailable', headers: { 'retry-after': '1', connection: 'close' } })
+      expect(rejected).toMatchObject({ status: 503, body: 'Service Unavailable: shutting down\n', headers: { 'retry-after': '1', connection: 'close' } })
       release()
       expect((await held).status).toBe(200)
       expect((await report).requests.rejected).toBe(1)

@@ -1,10 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { RETRY_AFTER_SECONDS, type ShutdownController } from '@lastcall/core'
-import { RequestGate } from '@lastcall/core/adapter'
+import type { ShutdownController } from '@lastcall/core'
+import { RequestGate, unavailableHeaders } from '@lastcall/core/adapter'
 
-const RETRY_AFTER = String(RETRY_AFTER_SECONDS)
-/** What Nest renders for `throw new ServiceUnavailableException()`. */
+/** What Nest renders for `throw new ServiceUnavailableException()`: Nest's shape for errors, with core's 503 status and headers. */
 const REJECTED_BODY = JSON.stringify({ message: 'Service Unavailable', statusCode: 503 })
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** Core's 503 headers (no Connection on HTTP/2) with Nest's JSON content type. */
+function rejectedHeaders(http2: boolean): Record<string, string> {
+  return { ...unavailableHeaders(http2), 'Content-Type': JSON_TYPE }
+}
 
 /** The part of Nest's `AbstractHttpAdapter` lastcall uses (Express or Fastify platform). */
 export interface NestHttpAdapterLike {
@@ -27,7 +32,7 @@ interface FastifyReplyLike {
   raw: ServerResponse
   hijack(): void
   code(status: number): FastifyReplyLike
-  header(name: string, value: string): FastifyReplyLike
+  headers(values: Record<string, string>): FastifyReplyLike
   send(payload: unknown): unknown
 }
 
@@ -46,7 +51,7 @@ export function mountGate(controller: ShutdownController, adapter: NestHttpAdapt
       if (admission === 'serve') next()
       else if (admission === 'reject') {
         controller.countRejected()
-        res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': RETRY_AFTER, Connection: 'close' })
+        res.writeHead(503, rejectedHeaders(req.httpVersionMajor === 2))
         res.end(REJECTED_BODY)
       }
     })
@@ -63,10 +68,7 @@ export function mountGate(controller: ShutdownController, adapter: NestHttpAdapt
         return done()
       }
       controller.countRejected()
-      reply.code(503).header('retry-after', RETRY_AFTER)
-      if (request.raw.httpVersionMajor !== 2) reply.header('connection', 'close')
-      reply.header('content-type', 'application/json; charset=utf-8')
-      void reply.send(REJECTED_BODY)
+      void reply.code(503).headers(rejectedHeaders(request.raw.httpVersionMajor === 2)).send(REJECTED_BODY)
     })
     return
   }

@@ -13,19 +13,25 @@ const BODY: Readonly<Record<UnavailableReason, string>> = {
 }
 
 /**
- * The headers of lastcall's 503. `Connection: close` on HTTP/1 only:
- * connection-specific headers are illegal in HTTP/2 (Node drops them with a
- * warning), where GOAWAY does that job.
+ * The headers of lastcall's 503, a new object each call. `Connection: close`
+ * on HTTP/1 only: connection-specific headers are illegal in HTTP/2 (Node
+ * drops them with a warning), where GOAWAY does that job. For adapters that
+ * answer the 503 in their framework's own terms.
  */
-function headers(http2: boolean): Record<string, string> {
+export function unavailableHeaders(http2: boolean): Record<string, string> {
   const result: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': String(RETRY_AFTER_SECONDS) }
   if (!http2) result.Connection = 'close'
   return result
 }
 
+/** The text body of lastcall's 503 for `reason` (ends with a newline). */
+export function unavailableBody(reason: UnavailableReason): string {
+  return BODY[reason]
+}
+
 /** Answers 503 on a response whose head has not gone out (node:http, or HTTP/2's compatibility API). */
 export function sendUnavailable(res: ServerResponse | Http2ServerResponse, reason: UnavailableReason): void {
-  res.writeHead(503, headers(res instanceof Http2ServerResponse))
+  res.writeHead(503, unavailableHeaders(res instanceof Http2ServerResponse))
   res.end(BODY[reason])
 }
 
@@ -35,12 +41,12 @@ export function sendUnavailable(res: ServerResponse | Http2ServerResponse, reaso
  * `Connection: close` (illegal there).
  */
 export function unavailableResponse(reason: UnavailableReason, options?: { http2?: boolean }): Response {
-  return new Response(BODY[reason], { status: 503, headers: headers(options?.http2 === true) })
+  return new Response(BODY[reason], { status: 503, headers: unavailableHeaders(options?.http2 === true) })
 }
 
 /** Answers 503 on an HTTP/2 stream whose head has not gone out. */
 export function respondStreamUnavailable(stream: ServerHttp2Stream, reason: UnavailableReason): void {
-  const lower = Object.fromEntries(Object.entries(headers(true)).map(([name, value]) => [name.toLowerCase(), value]))
+  const lower = Object.fromEntries(Object.entries(unavailableHeaders(true)).map(([name, value]) => [name.toLowerCase(), value]))
   stream.respond({ ':status': 503, ...lower })
   stream.end(BODY[reason])
 }
@@ -49,6 +55,6 @@ export function respondStreamUnavailable(stream: ServerHttp2Stream, reason: Unav
 export function rawUnavailable(reason: UnavailableReason): string {
   // Without the final newline, as this answer has always been sent.
   const body = BODY[reason].trimEnd()
-  const lines = Object.entries({ ...headers(false), 'Content-Length': String(Buffer.byteLength(body)) }).map(([name, value]) => `${name}: ${value}\r\n`)
+  const lines = Object.entries({ ...unavailableHeaders(false), 'Content-Length': String(Buffer.byteLength(body)) }).map(([name, value]) => `${name}: ${value}\r\n`)
   return `HTTP/1.1 503 Service Unavailable\r\n${lines.join('')}\r\n${body}`
 }
