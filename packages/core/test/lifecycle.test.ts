@@ -29,6 +29,14 @@ describe('hasReached', () => {
     expect(SHUTDOWN_STATES.filter((s) => hasReached(s, 'draining'))).toEqual(['draining', 'closing', 'closed'])
     expect(SHUTDOWN_STATES.every((s) => hasReached(s, 'starting'))).toBe(true)
   })
+
+  it('follows the order of SHUTDOWN_STATES for every pair', () => {
+    SHUTDOWN_STATES.forEach((earlier, i) => {
+      SHUTDOWN_STATES.forEach((later, j) => {
+        expect(hasReached(later, earlier)).toBe(j >= i)
+      })
+    })
+  })
 })
 
 describe('assertTransition', () => {

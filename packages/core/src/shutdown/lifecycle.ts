@@ -21,15 +21,20 @@ export const SHUTDOWN_STATES = ['starting', 'serving', 'leaving', 'draining', 'c
  */
 export type ShutdownState = (typeof SHUTDOWN_STATES)[number]
 
-const ORDER = new Map<string, number>(SHUTDOWN_STATES.map((state, i) => [state, i]))
+/**
+ * A state's place in the order. A plain object, not a Map: adapters ask
+ * `hasReached` on every request (`shouldReject`), and a property read with a
+ * known shape costs a few instructions where a Map lookup costs dozens.
+ */
+const ORDER: Readonly<Record<ShutdownState, number>> = Object.freeze({ starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 })
 
 function orderOf(state: ShutdownState): number {
-  return ORDER.get(state)!
+  return ORDER[state]
 }
 
 /** Whether `value` names a state of the lifecycle. */
 export function isShutdownState(value: unknown): value is ShutdownState {
-  return typeof value === 'string' && ORDER.has(value)
+  return typeof value === 'string' && Object.hasOwn(ORDER, value)
 }
 
 /** Whether a lifecycle at `current` has reached `target` or gone past it. */
