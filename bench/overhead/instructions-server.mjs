@@ -1,10 +1,9 @@
 // Child of instructions.mjs, run under valgrind: starts one server of
-// servers.mjs (`<framework> <bare|lastcall>`), prints `{"port":N}`, and exits
-// right after its `count`-th request has been answered.
+// servers.mjs (`<framework> <bare|lastcall|noop>`) and prints `{"port":N}`.
+// instructions.mjs stops it by pid.
 import { FRAMEWORKS } from './servers.mjs'
 
-const [framework, variant, countText] = process.argv.slice(2)
-const count = Number(countText)
+const [framework, variant] = process.argv.slice(2)
 const server = await FRAMEWORKS[framework].start(variant)
 // Under valgrind on a busy machine the server can fall more than the default
 // 5 s keep-alive timeout behind its client: Node would then close sockets
@@ -12,10 +11,4 @@ const server = await FRAMEWORKS[framework].start(variant)
 // reconnections would count as per-request work. Same value for every
 // variant, and the same code runs per response whatever the value.
 server.keepAliveTimeout = 600_000
-let answered = 0
-server.on('request', (_req, res) => {
-  res.on('finish', () => {
-    if (++answered === count) setImmediate(() => process.exit(0))
-  })
-})
 process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`)

@@ -54,7 +54,9 @@ export function workspaceVersion(dir, specifier) {
  * name → { packages: [[dir, specifier], ...] whose versions are reported,
  *          start(variant): Promise<http.Server> listening on 127.0.0.1:0 }.
  * The lastcall variant uses the library's defaults (logger off only, so no
- * lifecycle lines reach stdout).
+ * lifecycle lines reach stdout). The `noop` variant is the bare framework
+ * with one middleware (hook) that only passes the request on: the cost of
+ * integrating through the framework's extension point at all.
  */
 export const FRAMEWORKS = {
   'node:http': {
@@ -65,6 +67,8 @@ export const FRAMEWORKS = {
         res.end(BODY)
       }
       if (variant === 'bare') return listen(http.createServer(hello))
+      // One more function between Node and the route, as any wrapper adds.
+      if (variant === 'noop') return listen(http.createServer((req, res) => hello(req, res)))
       const { createShutdown } = await workspaceImport('core', '@lastcall/core')
       const shutdown = createShutdown({ logger: false })
       return listen(shutdown.attach(http.createServer(shutdown.handler(hello))))
@@ -80,6 +84,8 @@ export const FRAMEWORKS = {
         const { gracefulShutdown } = await workspaceImport('express', '@lastcall/express')
         shutdown = gracefulShutdown({ logger: false })
         app.use(shutdown)
+      } else if (variant === 'noop') {
+        app.use(noopMiddleware)
       }
       app.get('/', (req, res) => {
         res.type('text/plain').send(BODY)
@@ -99,6 +105,8 @@ export const FRAMEWORKS = {
         const { gracefulShutdown } = await workspaceImport('koa', '@lastcall/koa')
         shutdown = gracefulShutdown({ logger: false })
         app.use(shutdown)
+      } else if (variant === 'noop') {
+        app.use((ctx, next) => next())
       }
       app.use((ctx) => {
         ctx.type = 'text/plain'
@@ -118,6 +126,8 @@ export const FRAMEWORKS = {
       if (variant === 'lastcall') {
         const { gracefulShutdown } = await workspaceImport('fastify', '@lastcall/fastify')
         await app.register(gracefulShutdown, { logger: false })
+      } else if (variant === 'noop') {
+        app.addHook('onRequest', (request, reply, done) => done())
       }
       app.get('/', (request, reply) => {
         reply.type('text/plain').send(BODY)
@@ -138,6 +148,8 @@ export const FRAMEWORKS = {
         const { gracefulShutdown } = await workspaceImport('hono', '@lastcall/hono')
         shutdown = gracefulShutdown({ logger: false })
         app.use(shutdown)
+      } else if (variant === 'noop') {
+        app.use((c, next) => next())
       }
       app.get('/', (c) => c.text(BODY))
       const server = createAdaptorServer({ fetch: app.fetch })
@@ -168,10 +180,16 @@ export const FRAMEWORKS = {
       Reflect.decorate([Module({ imports, controllers: [Hello] })], AppModule)
       // Nest on its default platform (Express); the module attaches the server itself.
       const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false })
+      if (variant === 'noop') app.use(noopMiddleware)
       await app.listen(0, '127.0.0.1')
       return app.getHttpServer()
     },
   },
+}
+
+/** The `noop` variant's one middleware: what any `app.use()` integration costs before doing anything. */
+function noopMiddleware(req, res, next) {
+  next()
 }
 
 /** Whether a framework's adapter can be imported now (adapters are built separately). */
