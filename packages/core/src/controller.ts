@@ -105,6 +105,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       isProbe: (url) => this.#admission.isProbe(url),
       // The path only: query strings often carry tokens.
       onRequestTimeout: (req) => this.#log('warn', `request passed requestTimeoutMs (${this.#options.requestTimeoutMs} ms)`, { method: req.method, path: pathOf(req.url) }),
+      onNote: (message) => this.#log('warn', message),
     })
     this.#probes = new Probes(this.#options.probes === false ? {} : this.#options.probes, {
       state: () => (this.#state === 'starting' ? 'starting' : this.#state === 'serving' ? 'serving' : 'shutting-down'),

@@ -40,21 +40,12 @@ export interface ConformanceOptions {
   runtime?: Runtime | undefined
 }
 
-const BUN_CLOSE = "Bun's http.Server is no net.Server: lastcall can only stop listening with Bun's own close(), which destroys the keep-alive connections idle at that instant, so a request sent on one is reset"
-
 /**
  * Tests a runtime's own `node:http` keeps from passing, with the measured
  * reason (docs/runtimes.md). They run as `it.fails`: the day the runtime
  * fixes it, the test reports it and the entry goes.
  */
-const KNOWN_FAILURES: Partial<Record<Runtime, Record<string, string>>> = {
-  bun: {
-    'stay reachable on open connections while draining: liveness 200, readiness 503': BUN_CLOSE,
-    'serves a request on an open connection with Connection: close by default': BUN_CLOSE,
-    'rejects with 503, Retry-After and Connection: close under whileDraining "reject", counted, probes still answering': BUN_CLOSE,
-    'lets keep-alive clients (http.Agent and fetch) hammer through the drain without a reset on a reused socket': BUN_CLOSE,
-  },
-}
+const KNOWN_FAILURES: Partial<Record<Runtime, Record<string, string>>> = {}
 
 /**
  * The one suite every lastcall adapter passes. An adapter's test file is one

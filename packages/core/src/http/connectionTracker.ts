@@ -9,6 +9,7 @@ import { abandonStream, closeSessionGracefully, isHttp2Response, requestKey, str
 import { listenAlongside } from './listenAlongside.js'
 import { NativeDrain } from './nativeServers.js'
 import { rawUnavailable, sendUnavailable } from './serviceUnavailable.js'
+import { stopBunListener } from './stopBunListener.js'
 import { WebSocketDrain, type WebSocketServerLike } from './webSockets.js'
 
 /** How a tracked connection speaks. */
@@ -119,6 +120,8 @@ export interface TrackerOptions {
   keepAliveHint?: boolean | undefined
   /** Whether a URL is one of the probe endpoints: their responses never carry the keep-alive hint. */
   isProbe?: ((url: string | undefined) => boolean) | undefined
+  /** Told when a server could only be stopped in a way that may reset idle keep-alive connections (Bun, see `stopBunListener`). */
+  onNote?: ((message: string) => void) | undefined
 }
 
 /**
@@ -276,10 +279,10 @@ export class ConnectionTracker {
     server.prependListener('stream', this.#onStream)
     // A server that starts listening after the drain began is closed at once.
     server.on('listening', () => {
-      if (this.#draining) stopListening(entry)
+      if (this.#draining) stopListening(entry, this.#options.onNote)
     })
     // Attached during the drain (`attach()` when already draining): stop accepting now.
-    if (this.#draining) stopListening(entry)
+    if (this.#draining) stopListening(entry, this.#options.onNote)
   }
 
   /** From now on, requests and responses are counted for the report. */
@@ -331,7 +334,7 @@ export class ConnectionTracker {
     this.startCounting()
     const now = this.#clock.now()
     for (const entry of this.#servers) {
-      stopListening(entry)
+      stopListening(entry, this.#options.onNote)
       oneMoreRequest(entry.server)
     }
     this.connections.openAtDrain = this.open
@@ -382,7 +385,7 @@ export class ConnectionTracker {
       socket.destroy()
     }
     for (const entry of this.#servers) {
-      stopListening(entry)
+      stopListening(entry, this.#options.onNote)
       // Connections accepted before `attach()` are unknown to the tracker.
       ;(entry.server as Partial<HttpServer>).closeAllConnections?.()
     }
@@ -774,15 +777,16 @@ function oneMoreRequest(server: NetServer): void {
  * Stops accepting new connections without touching open ones. On Node ≥ 19
  * `http.Server.prototype.close()` also destroys every connection idle at that
  * instant, including one a client is about to reuse: the keep-alive race.
- * `net.Server`'s own `close` has no such side effect.
+ * `net.Server`'s own `close` has no such side effect. Bun's `node:http`
+ * Server is no `net.Server`: `stopBunListener` stops it without the sweep.
  */
-function stopListening(entry: ServerEntry): void {
+function stopListening(entry: ServerEntry, onNote: ((message: string) => void) | undefined): void {
   // A server that never listened emits no 'close' until it is closed; there
   // is nothing to wait for.
   if (!entry.server.listening) entry.closed = true
   else if (entry.server instanceof NetServer) NetServer.prototype.close.call(entry.server)
-  // Bun: its node:http Server is no net.Server, and its own close() (which
-  // also closes the connections idle at that instant) is the only way to stop
-  // listening (docs/runtimes.md).
-  else (entry.server as { close(): unknown }).close()
+  else {
+    const note = stopBunListener(entry.server)
+    if (note !== undefined) onNote?.(note)
+  }
 }
