@@ -1,0 +1,4 @@
+import { runConformance } from '@lastcall/test-kit'
+import { honoAdapter } from './harness.js'
+
+runConformance(honoAdapter(), { runtime: 'bun' })
