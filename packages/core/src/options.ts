@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js'
 import { LastcallOptionError } from './errors.js'
-import { assertDuration, assertKnownKeys, assertName, assertStopSignals, MAX_TIMER_MS } from './validate.js'
+import { assertDuration, assertKnownKeys, assertName, assertStopSignals, durationAllowed, MAX_TIMER_MS, STOP_SIGNALS } from './validate.js'
 import { isLogger, type Logger } from './logger.js'
 import type { ProbeOptions } from './readiness/probes.js'
 import { applyPlatformDefaults, describePlatform, detectPlatform, NO_FACTS, NO_PLATFORM, type DetectedPlatform, type PlatformFacts } from './platform.js'
@@ -256,23 +256,83 @@ export interface ResolvedOptions {
 }
 
 /**
- * Every option's name, checked by the compiler against `ShutdownOptions` both
- * ways (a key missing here or one that is not an option fails to build), so
- * the interface, whose TSDoc documents each option and generates the READMEs,
- * stays the one list. The order is the one error messages list them in.
+ * How one option is checked: what is allowed (said in the error), the test a
+ * value must pass, and its default when that is a constant. A default that
+ * derives from other options (`drainTimeoutMs`, `timeoutMs`…) is left out here
+ * and computed by `resolveOptions`; the interface's TSDoc says both.
  */
-const OPTION_KEYS = {
-  readinessDelayMs: true, readinessDelayMinMs: true, readinessDelayMaxMs: true, drainTimeoutMs: true, timeoutMs: true, signals: true, exit: true,
-  logger: true, idleLingerMs: true, hookTimeoutMs: true, keepAliveTimeoutMs: true, phases: true, manualReady: true, whileDraining: true,
-  keepAliveHint: true, requestTimeoutMs: true, probes: true, clock: true, env: true, webSocketCloseTimeoutMs: true, gracePeriodMs: true,
-  onCrash: true, platform: true,
-} as const satisfies Record<keyof ShutdownOptions, true>
+export interface OptionRule<T> {
+  /** What is allowed, as `LastcallOptionError` says it: "must be <allowed>". */
+  allowed: string
+  /** Whether a given value (not undefined) is allowed. */
+  accepts: (value: unknown) => boolean
+  /** For a value with parts (a list): checks each part and throws naming it, once `accepts` passed. */
+  parts?: (value: never, option: string) => void
+  default?: T
+}
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(OPTION_KEYS))
+type OptionRules = { readonly [K in keyof ShutdownOptions]-?: OptionRule<Exclude<ShutdownOptions[K], undefined>> }
+
+const isDuration = (min: 0 | 1) => (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= MAX_TIMER_MS
+const duration = (min: 0 | 1 = 0): { allowed: string; accepts: (v: unknown) => boolean } => ({ allowed: durationAllowed(min), accepts: isDuration(min) })
+const oneOf = (...values: readonly unknown[]) => (v: unknown): boolean => values.includes(v)
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Every option, in the order error messages list them: the one place its
+ * name, its check and its constant default are written. The compiler checks
+ * the keys against `ShutdownOptions` both ways (a key missing here, or one
+ * that is not an option, fails to build), so the interface, whose TSDoc
+ * documents each option and generates the READMEs, stays the one list.
+ * Checks between options (a fixed delay with bounds, `timeoutMs` against the
+ * delay and the drain) are in `resolveOptions`.
+ */
+export const OPTION_RULES = {
+  readinessDelayMs: { allowed: `'auto' or ${durationAllowed(0)}`, accepts: (v) => v === 'auto' || isDuration(0)(v), default: 'auto' },
+  readinessDelayMinMs: duration(),
+  readinessDelayMaxMs: duration(),
+  drainTimeoutMs: duration(),
+  timeoutMs: duration(1),
+  signals: { allowed: `an array of signals that stop a process (${STOP_SIGNALS.join(', ')}), or [] for none`, accepts: Array.isArray, parts: (v: unknown[], option) => void assertStopSignals(option, v) },
+  exit: { allowed: 'true, false or a function (code) => void', accepts: (v) => typeof v === 'boolean' || typeof v === 'function', default: true },
+  logger: { allowed: 'false or an object with info, warn and error methods (pino, console)', accepts: (v) => v === false || isLogger(v) },
+  idleLingerMs: duration(),
+  hookTimeoutMs: { ...duration(1), default: 5_000 },
+  keepAliveTimeoutMs: duration(1),
+  phases: { allowed: 'a non-empty array of { name, start?, timeoutMs? }', accepts: (v) => Array.isArray(v) && v.length > 0, parts: (v: unknown[]) => void checkPhases(v) },
+  manualReady: { allowed: 'true or false', accepts: oneOf(true, false), default: false },
+  whileDraining: { allowed: '"serve" or "reject"', accepts: oneOf('serve', 'reject'), default: 'serve' },
+  keepAliveHint: { allowed: 'true or false', accepts: oneOf(true, false), default: false },
+  requestTimeoutMs: duration(1),
+  probes: { allowed: 'false or an object of probe options', accepts: (v) => v === false || isObject(v), default: Object.freeze({}) },
+  clock: {
+    allowed: 'an object with now, setTimeout and clearTimeout',
+    accepts: (v) => isObject(v) && typeof v.now === 'function' && typeof v.setTimeout === 'function' && typeof v.clearTimeout === 'function',
+  },
+  env: { allowed: 'an object of environment variables', accepts: (v) => typeof v === 'object' && v !== null },
+  webSocketCloseTimeoutMs: { ...duration(), default: 1_000 },
+  gracePeriodMs: duration(1),
+  onCrash: { allowed: '"shutdown" or false', accepts: oneOf('shutdown', false), default: false },
+  platform: { allowed: "'auto' or false", accepts: oneOf('auto', false), default: 'auto' },
+} satisfies OptionRules
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(OPTION_RULES))
 
 /** Options `ResolvedOptions` has no field for: none, or this fails to build (every option is resolved). */
 type UnresolvedOptions = Exclude<keyof ShutdownOptions, keyof ResolvedOptions>
 const EVERY_OPTION_RESOLVED: [UnresolvedOptions] extends [never] ? true : UnresolvedOptions = true
+
+/** Checks every option given against its rule; throws `LastcallOptionError` naming the option, the value and what is allowed. */
+function checkOptions(input: object): void {
+  assertKnownKeys('', input, KNOWN_KEYS)
+  const given = input as Record<string, unknown>
+  for (const [key, rule] of Object.entries(OPTION_RULES) as Array<[string, OptionRule<unknown>]>) {
+    const value = given[key]
+    if (value === undefined) continue
+    if (!rule.accepts(value)) throw new LastcallOptionError(key, value, rule.allowed)
+    rule.parts?.(value as never, key)
+  }
+}
 
 /**
  * Validates options and fills in defaults that derive from each other, so
@@ -283,54 +343,16 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new LastcallOptionError('options', input, 'an object or undefined')
   }
-  assertKnownKeys('', input, KNOWN_KEYS)
+  checkOptions(input)
   void EVERY_OPTION_RESOLVED
   let o = input
 
-  if (o.readinessDelayMs !== undefined && o.readinessDelayMs !== 'auto') {
-    if (typeof o.readinessDelayMs !== 'number') throw new LastcallOptionError('readinessDelayMs', o.readinessDelayMs, `'auto' or a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`)
-    assertDuration('readinessDelayMs', o.readinessDelayMs)
-  }
   for (const key of ['readinessDelayMinMs', 'readinessDelayMaxMs'] as const) {
-    if (o[key] === undefined) continue
-    assertDuration(key, o[key])
-    if (typeof o.readinessDelayMs === 'number') throw new LastcallOptionError(key, o[key], `left out when readinessDelayMs is a fixed number (${o.readinessDelayMs}); it bounds only readinessDelayMs: 'auto'`)
-  }
-  if (o.drainTimeoutMs !== undefined) assertDuration('drainTimeoutMs', o.drainTimeoutMs)
-  if (o.timeoutMs !== undefined) assertDuration('timeoutMs', o.timeoutMs, { allowZero: false })
-  if (o.idleLingerMs !== undefined) assertDuration('idleLingerMs', o.idleLingerMs)
-  if (o.hookTimeoutMs !== undefined) assertDuration('hookTimeoutMs', o.hookTimeoutMs, { allowZero: false })
-  if (o.keepAliveTimeoutMs !== undefined) assertDuration('keepAliveTimeoutMs', o.keepAliveTimeoutMs, { allowZero: false })
-  if (o.requestTimeoutMs !== undefined) assertDuration('requestTimeoutMs', o.requestTimeoutMs, { allowZero: false })
-  if (o.webSocketCloseTimeoutMs !== undefined) assertDuration('webSocketCloseTimeoutMs', o.webSocketCloseTimeoutMs)
-  if (o.whileDraining !== undefined && o.whileDraining !== 'serve' && o.whileDraining !== 'reject') {
-    throw new LastcallOptionError('whileDraining', o.whileDraining, '"serve" or "reject"')
-  }
-  if (o.keepAliveHint !== undefined && typeof o.keepAliveHint !== 'boolean') throw new LastcallOptionError('keepAliveHint', o.keepAliveHint, 'true or false')
-  if (o.probes !== undefined && o.probes !== false && (typeof o.probes !== 'object' || o.probes === null || Array.isArray(o.probes))) {
-    throw new LastcallOptionError('probes', o.probes, 'false or an object of probe options')
-  }
-
-  if (o.exit !== undefined && typeof o.exit !== 'boolean' && typeof o.exit !== 'function') {
-    throw new LastcallOptionError('exit', o.exit, 'true, false or a function (code) => void')
-  }
-  if (o.logger !== undefined && o.logger !== false && !isLogger(o.logger)) {
-    throw new LastcallOptionError('logger', o.logger, 'false or an object with info, warn and error methods (pino, console)')
-  }
-  if (o.manualReady !== undefined && typeof o.manualReady !== 'boolean') {
-    throw new LastcallOptionError('manualReady', o.manualReady, 'a boolean')
-  }
-  if (o.clock !== undefined) {
-    const c = o.clock as unknown as Record<string, unknown>
-    if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
-      throw new LastcallOptionError('clock', o.clock, 'an object with now, setTimeout and clearTimeout')
+    if (o[key] !== undefined && typeof o.readinessDelayMs === 'number') {
+      throw new LastcallOptionError(key, o[key], `left out when readinessDelayMs is a fixed number (${o.readinessDelayMs}); it bounds only readinessDelayMs: 'auto'`)
     }
   }
-  if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) {
-    throw new LastcallOptionError('env', o.env, 'an object of environment variables')
-  }
   const env = o.env ?? processEnv
-  if (o.gracePeriodMs !== undefined) assertDuration('gracePeriodMs', o.gracePeriodMs, { allowZero: false })
   let gracePeriodMs = o.gracePeriodMs
   const graceFromEnv = env.LASTCALL_GRACE_PERIOD_MS?.trim()
   if (gracePeriodMs === undefined && graceFromEnv !== undefined && graceFromEnv !== '') {
@@ -338,12 +360,8 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     assertDuration('env.LASTCALL_GRACE_PERIOD_MS', parsed, { allowZero: false })
     gracePeriodMs = parsed
   }
-  if (o.onCrash !== undefined && o.onCrash !== false && o.onCrash !== 'shutdown') {
-    throw new LastcallOptionError('onCrash', o.onCrash, '"shutdown" or false')
-  }
 
-  if (o.platform !== undefined && o.platform !== 'auto' && o.platform !== false) throw new LastcallOptionError('platform', o.platform, "'auto' or false")
-  const detected = o.platform === false ? NO_PLATFORM : detectPlatform(env, facts)
+  const detected = (o.platform ?? OPTION_RULES.platform.default) === false ? NO_PLATFORM : detectPlatform(env, facts)
   const fitted = applyPlatformDefaults(o, detected, { givenGraceMs: gracePeriodMs, defaultSignals: resolveSignals(undefined, platform) })
   o = fitted.options
   const platformSummary = describePlatform(detected, gracePeriodMs, fitted.reasons)
@@ -353,7 +371,7 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
   const phases = resolvePhases(o.phases)
 
   const kubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
-  const auto = o.readinessDelayMs === undefined || o.readinessDelayMs === 'auto'
+  const auto = (o.readinessDelayMs ?? OPTION_RULES.readinessDelayMs.default) === 'auto'
   const quarter = o.timeoutMs !== undefined ? Math.floor(o.timeoutMs / 4) : Infinity
   const readinessDelayMaxMs = o.readinessDelayMaxMs ?? Math.min(10_000, quarter)
   const readinessDelayMinMs = o.readinessDelayMinMs ?? Math.min(kubernetes ? 5000 : 0, readinessDelayMaxMs)
@@ -382,42 +400,46 @@ export function resolveOptions(input: ShutdownOptions | undefined, platform: str
     drainTimeoutMs,
     timeoutMs,
     signals,
-    exit: o.exit ?? true,
+    exit: o.exit ?? OPTION_RULES.exit.default,
     logger: o.logger,
     // Derived so that a short drain alone stays valid: idle connections still close by themselves before its deadline.
     idleLingerMs: o.idleLingerMs ?? Math.min(250, Math.floor(drainTimeoutMs / 2)),
-    hookTimeoutMs: o.hookTimeoutMs ?? 5_000,
+    hookTimeoutMs: o.hookTimeoutMs ?? OPTION_RULES.hookTimeoutMs.default,
     keepAliveTimeoutMs: o.keepAliveTimeoutMs,
     phases,
-    manualReady: o.manualReady ?? false,
-    whileDraining: o.whileDraining ?? 'serve',
-    keepAliveHint: o.keepAliveHint ?? false,
+    manualReady: o.manualReady ?? OPTION_RULES.manualReady.default,
+    whileDraining: o.whileDraining ?? OPTION_RULES.whileDraining.default,
+    keepAliveHint: o.keepAliveHint ?? OPTION_RULES.keepAliveHint.default,
     requestTimeoutMs: o.requestTimeoutMs,
-    webSocketCloseTimeoutMs: o.webSocketCloseTimeoutMs ?? 1_000,
-    probes: o.probes ?? {},
+    webSocketCloseTimeoutMs: o.webSocketCloseTimeoutMs ?? OPTION_RULES.webSocketCloseTimeoutMs.default,
+    probes: o.probes ?? OPTION_RULES.probes.default,
     clock: o.clock,
     gracePeriodMs,
-    onCrash: o.onCrash ?? false,
+    onCrash: o.onCrash ?? OPTION_RULES.onCrash.default,
     env,
     platform: detected,
     platformSummary,
   }
 }
 
-function resolveSignals(value: unknown, platform: string): readonly NodeJS.Signals[] {
+/** The signals given (checked by their rule), or the platform's defaults. */
+function resolveSignals(value: readonly string[] | undefined, platform: string): readonly NodeJS.Signals[] {
   if (value === undefined) return platform === 'win32' ? ['SIGTERM', 'SIGINT', 'SIGBREAK'] : ['SIGTERM', 'SIGINT']
-  return assertStopSignals('signals', value)
+  return value as readonly NodeJS.Signals[]
 }
 
-function resolvePhases(value: unknown): readonly ResolvedPhase[] {
+/** The phases given (checked by their rule) with `start` filled in, or the built-in ones. */
+function resolvePhases(value: readonly PhaseDefinition[] | undefined): readonly ResolvedPhase[] {
   if (value === undefined) return DEFAULT_PHASES
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new LastcallOptionError('phases', value, 'a non-empty array of { name, start?, timeoutMs? }')
-  }
+  return value.map((p) => (p.timeoutMs === undefined ? { name: p.name, start: p.start ?? 'cleanup' } : { name: p.name, start: p.start ?? 'cleanup', timeoutMs: p.timeoutMs }))
+}
+
+/** Each phase of the `phases` option: an object with a new name, a known start no earlier than the one before, a positive timeout. */
+function checkPhases(value: readonly unknown[]): void {
   const seen = new Set<string>()
   let last: PhaseStart = 'shutdown'
   const order: Record<PhaseStart, number> = { shutdown: 0, drain: 1, cleanup: 2 }
-  return value.map((phase: unknown, i) => {
+  value.forEach((phase: unknown, i) => {
     if (typeof phase !== 'object' || phase === null) throw new LastcallOptionError(`phases[${i}]`, phase, 'an object { name, start?, timeoutMs? }')
     const p = phase as PhaseDefinition
     assertKnownKeys(`phases[${i}]`, p, new Set(['name', 'start', 'timeoutMs']))
@@ -430,8 +452,6 @@ function resolvePhases(value: unknown): readonly ResolvedPhase[] {
       throw new LastcallOptionError(`phases[${i}].start`, start, `"${last}" or later, since phases are listed in the order they start`)
     }
     last = start
-    if (p.timeoutMs === undefined) return { name: p.name, start }
-    assertDuration(`phases[${i}].timeoutMs`, p.timeoutMs, { allowZero: false })
-    return { name: p.name, start, timeoutMs: p.timeoutMs }
+    if (p.timeoutMs !== undefined) assertDuration(`phases[${i}].timeoutMs`, p.timeoutMs, { allowZero: false })
   })
 }

@@ -10,18 +10,48 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
+/** What a duration option allows, as the error says it. */
+export function durationAllowed(min: 0 | 1): string {
+  return `a finite number of milliseconds from ${min} to ${MAX_TIMER_MS}`
+}
+
 export function assertDuration(option: string, value: unknown, { allowZero = true } = {}): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || value > MAX_TIMER_MS) {
-    throw new LastcallOptionError(option, value, `a finite number of milliseconds from ${allowZero ? 0 : 1} to ${MAX_TIMER_MS}`)
+    throw new LastcallOptionError(option, value, durationAllowed(allowZero ? 0 : 1))
   }
 }
 
+/** Throws on a key that is not known, naming the known ones and the nearest, when one is a likely typo. */
 export function assertKnownKeys(where: string, value: object, known: ReadonlySet<string>): void {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) {
-      throw new LastcallOptionError(where ? `${where}.${key}` : key, (value as Record<string, unknown>)[key], `one of the known options (${[...known].join(', ')})`)
+      const near = nearest(key, known)
+      const hint = near === undefined ? '' : `, most likely "${near}"`
+      throw new LastcallOptionError(where ? `${where}.${key}` : key, (value as Record<string, unknown>)[key], `one of the known options (${[...known].join(', ')})${hint}`)
     }
   }
+}
+
+/** The known name a typo most likely meant: a different case, or at most a third of its letters (3 at most) away. */
+function nearest(key: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.min(3, Math.ceil(key.length / 3)) + 1
+  for (const name of known) {
+    const d = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, name)
+    if (d < bestDistance) [best, bestDistance] = [name, d]
+  }
+  return best
+}
+
+/** Levenshtein distance: the fewest one-letter insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length]!
 }
 
 export function assertName(option: string, value: unknown): asserts value is string {

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { clusterPrimary, createShutdown, LastcallOptionError } from '../src/index.js'
+import { OPTION_RULES, resolveOptions } from '../src/options.js'
 
 const base = { signals: [], exit: false, logger: false } as const
 
@@ -145,5 +148,40 @@ describe('createShutdown options that cannot work', () => {
     const error = optionError(() => s.handler(undefined as never))
     expect(error.option).toBe('handler(handler)')
     expect(error.message).toBe('lastcall: option "handler(handler)" must be a request listener, a function (req, res) => void; received undefined')
+  })
+})
+
+describe('the option table', () => {
+  it('names the nearest option when an unknown key is a likely typo, and none when nothing is near', () => {
+    expect(optionError(() => createShutdown({ ...base, drainTimeout: 5 } as never)).message).toBe(
+      `lastcall: option "drainTimeout" must be one of the known options (${Object.keys(OPTION_RULES).join(', ')}), most likely "drainTimeoutMs"; received number 5`,
+    )
+    expect(optionError(() => createShutdown({ ...base, GracePeriodMS: 5 } as never)).message).toContain('most likely "gracePeriodMs"')
+    expect(optionError(() => createShutdown({ ...base, port: 3000 } as never)).message).not.toContain('most likely')
+  })
+
+  it('checks every option by its rule: a value of the wrong kind names the option, the value and what is allowed', () => {
+    const wrong = { readinessDelayMs: 'soon', readinessDelayMinMs: -1, readinessDelayMaxMs: -1, drainTimeoutMs: -1, timeoutMs: 0, signals: 'SIGTERM', exit: 1, logger: {}, idleLingerMs: -1, hookTimeoutMs: 0, keepAliveTimeoutMs: 0, phases: [], manualReady: 'yes', whileDraining: 'drop', keepAliveHint: 1, requestTimeoutMs: 0, probes: 'on', clock: {}, env: 'x', webSocketCloseTimeoutMs: -1, gracePeriodMs: 0, onCrash: 'exit', platform: 'docker' } satisfies Record<keyof typeof OPTION_RULES, unknown>
+    for (const [key, value] of Object.entries(wrong)) {
+      const error = optionError(() => createShutdown({ ...base, [key]: value } as never))
+      expect(error.option).toBe(key)
+      expect(error.message.startsWith(`lastcall: option "${key}" must be ${OPTION_RULES[key as keyof typeof OPTION_RULES].allowed}; received `), error.message).toBe(true)
+    }
+  })
+
+  it('uses the defaults the TSDoc states, for every option whose default is a constant', () => {
+    const source = readFileSync(join(import.meta.dirname, '../src/options.ts'), 'utf8')
+    const shown = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v))
+    const plain = resolveOptions({ platform: false }, 'linux', {}) as unknown as Record<string, unknown>
+    const checked: string[] = []
+    for (const [key, rule] of Object.entries(OPTION_RULES) as Array<[string, { default?: unknown }]>) {
+      if (!('default' in rule) || typeof rule.default === 'object') continue
+      // The TSDoc's @default line just above the option's field in ShutdownOptions.
+      const doc = new RegExp(`@default ([^\\n]*)\\n\\s*\\*/\\n\\s*${key}\\?:`).exec(source)?.[1] ?? ''
+      expect(doc.startsWith(shown(rule.default)) && !/^\w/.test(doc.slice(shown(rule.default).length)), `${key}: @default ${doc}`).toBe(true)
+      if (key !== 'platform') expect(plain[key], key).toEqual(rule.default)
+      checked.push(key)
+    }
+    expect(checked).toEqual(['readinessDelayMs', 'exit', 'hookTimeoutMs', 'manualReady', 'whileDraining', 'keepAliveHint', 'webSocketCloseTimeoutMs', 'onCrash', 'platform'])
   })
 })

@@ -397,7 +397,7 @@ describe('ShutdownController.addCheck', () => {
   })
 
   it.each([
-    [{ timeout: 10 }, 'lastcall: option "checks.db.timeout" must be one of the known options (kind, timeoutMs, cacheMs, critical); received number 10'],
+    [{ timeout: 10 }, 'lastcall: option "checks.db.timeout" must be one of the known options (kind, timeoutMs, cacheMs, critical), most likely "timeoutMs"; received number 10'],
     [{ kind: 'ready' }, 'lastcall: option "checks.db.kind" must be "readiness", "liveness" or "startup"; received "ready"'],
     [{ timeoutMs: 0 }, 'lastcall: option "checks.db.timeoutMs" must be a finite number of milliseconds from 1 to 2147483647; received number 0'],
     [{ cacheMs: -1 }, 'lastcall: option "checks.db.cacheMs" must be a finite number of milliseconds from 0 to 2147483647; received number -1'],
