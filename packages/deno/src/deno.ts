@@ -15,6 +15,14 @@ export interface DenoNamespace {
   removeSignalListener(signal: string, handler: () => void): void
   exit(code?: number): never
   serve(options: DenoServeOptions, handler: DenoServeHandler): DenoHttpServer
+  upgradeWebSocket(request: Request, options?: object): { socket: DenoWebSocket; response: Response }
+}
+
+/** The server side of a WebSocket `Deno.upgradeWebSocket` made (the web `WebSocket`). */
+export interface DenoWebSocket {
+  readonly readyState: number
+  close(code?: number, reason?: string): void
+  addEventListener(type: 'open' | 'close', listener: () => void, options?: { once?: boolean }): void
 }
 
 /** What `Deno.serve` passes a handler beside the request. */

@@ -72,6 +72,19 @@ export interface AdapterUnderTest {
   }
   /** Asserts that a rejected request's body has the framework's usual error shape. */
   expectRejectedBody(body: string, contentType: string | undefined): void
+  /**
+   * Tests this adapter is known to fail, by name, each with the measured
+   * reason (a native server's driver: what its runtime does not let it do).
+   * They run as `it.fails`, like a runtime's `KNOWN_FAILURES`.
+   */
+  knownFailures?: Readonly<Record<string, string>>
+  /**
+   * Tests whose outcome depends on timing for this adapter (they fail in most
+   * runs, not all), by name, each with the measured rate and reason. Reported
+   * as skipped with that reason, never as passed: `it.fails` would turn red
+   * on the runs that pass.
+   */
+  unreliable?: Readonly<Record<string, string>>
 }
 
 /** An `AppKit` whose notes are events and whose gate the test opens. */

@@ -53,11 +53,15 @@ const KNOWN_FAILURES: Partial<Record<Runtime, Record<string, string>>> = {}
  */
 export function runConformance(adapter: AdapterUnderTest, conformance: ConformanceOptions = {}): void {
   const { runtime } = conformance
-  const knownFailures = (runtime && KNOWN_FAILURES[runtime]) || {}
+  const knownFailures: Record<string, string> = { ...(runtime && KNOWN_FAILURES[runtime]), ...adapter.knownFailures }
   const unavailable = runtime === undefined ? undefined : fixtureCommand(runtime, adapter.fixture).skip
   const title = `${adapter.name}${runtime ? ` on ${runtime}` : ''} conformance${unavailable ? ` [SKIPPED: ${unavailable}]` : ''}`
   /** Registers a test, as `it.fails` when this runtime is known to fail it. */
-  const it = ((name: string, fn: () => Promise<void>) => (knownFailures[name] === undefined ? vit(name, fn) : vit.fails(`${name} [expected to fail on ${runtime}: ${knownFailures[name]}]`, fn))) as typeof vit
+  const it = ((name: string, fn: () => Promise<void>) => {
+    const unreliable = adapter.unreliable?.[name]
+    if (unreliable !== undefined) return vit.skip(`${name} [SKIPPED: ${unreliable}]`, fn)
+    return knownFailures[name] === undefined ? vit(name, fn) : vit.fails(`${name} [expected to fail${runtime ? ` on ${runtime}` : ''}: ${knownFailures[name]}]`, fn)
+  }) as typeof vit
   /** In-process only: not registered when the app runs elsewhere. */
   const local = runtime === undefined
   ;(unavailable === undefined ? describe : describe.skip)(title, () => {

@@ -1,0 +1,4 @@
+import { runConformance } from '@lastcall/test-kit'
+import { denoServeAdapter } from './harness.js'
+
+runConformance(denoServeAdapter(), { runtime: 'deno' })
