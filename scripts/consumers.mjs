@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
+import { publishedPackages } from './workspace.mjs'
 
 const run = promisify(execFile)
 const root = join(fileURLToPath(import.meta.url), '..', '..')
@@ -59,9 +60,8 @@ function assert(condition, message) {
 
 const packDir = join(work, 'packs')
 mkdirSync(packDir)
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({ dir: join(root, 'packages', dir), pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) }))
-  .filter(({ pkg }) => !pkg.private)
+// Every package of the workspace that is not private (scripts/workspace.mjs), so a new one is packed, installed and dry-run published the day it lands.
+const packages = publishedPackages()
 /** package name → tarball path */
 const tarballs = {}
 await Promise.all(packages.map(({ dir, pkg }) => test('pack', `${pkg.name}: pnpm pack, and the tarball holds what it should`, async () => {

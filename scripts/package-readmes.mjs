@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { publishedPackages } from './workspace.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const ts = createRequire(join(root, 'package.json'))('typescript')
@@ -69,11 +70,9 @@ function table(options) {
   return ['| Option | Type | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
 }
 
-const packagesDir = join(root, 'packages')
-for (const dir of readdirSync(packagesDir)) {
-  const pkgDir = join(packagesDir, dir)
-  const manifest = join(pkgDir, 'package.json')
-  if (!existsSync(manifest) || JSON.parse(readFileSync(manifest, 'utf8')).private) continue
+// Every package of the workspace that is not private (scripts/workspace.mjs).
+for (const { dir: pkgDir, rel } of publishedPackages()) {
+  const dir = rel.replace(/^packages\//, '')
   const readme = join(pkgDir, 'README.md')
   if (!existsSync(readme)) {
     problems.push(`packages/${dir} is published but has no README.md`)

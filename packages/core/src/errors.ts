@@ -13,7 +13,9 @@ export type LastcallErrorCode =
   | 'LASTCALL_REQUEST_TIMEOUT'
   | 'LASTCALL_DRAINING'
 
+/** The base class of lastcall's errors: check `instanceof LastcallError`, then branch on `code`. */
 export class LastcallError extends Error {
+  /** Stable across versions: branch on it, not on the message. */
   readonly code: LastcallErrorCode
 
   constructor(code: LastcallErrorCode, message: string, options?: { cause?: unknown }) {
@@ -28,6 +30,7 @@ export class LastcallError extends Error {
  * Node's own APIs throw for bad arguments) that also carries a stable code.
  */
 export class LastcallOptionError extends TypeError {
+  /** Always `'LASTCALL_INVALID_OPTION'`. */
   readonly code = 'LASTCALL_INVALID_OPTION' as const
   /** Dotted path of the option, for example `drainTimeoutMs` or `checks.db.timeoutMs`. */
   readonly option: string
@@ -39,6 +42,7 @@ export class LastcallOptionError extends TypeError {
   }
 }
 
+/** A cleanup hook passed its timeout (its own `timeoutMs`, `hookTimeoutMs`, or its phase's); the report counts it as `timeout`. */
 export class HookTimeoutError extends LastcallError {
   constructor(hook: string, timeoutMs: number) {
     super('LASTCALL_HOOK_TIMEOUT', `lastcall: shutdown hook "${hook}" did not finish within ${timeoutMs} ms`)
@@ -46,6 +50,7 @@ export class HookTimeoutError extends LastcallError {
   }
 }
 
+/** A readiness or health check did not answer within its `timeoutMs`; the probe counts it as failing. */
 export class CheckTimeoutError extends LastcallError {
   constructor(check: string, timeoutMs: number) {
     super('LASTCALL_CHECK_TIMEOUT', `lastcall: check "${check}" did not answer within ${timeoutMs} ms`)

@@ -8,6 +8,7 @@ import { applyPlatformDefaults, describePlatform, detectPlatform, NO_FACTS, NO_P
 /** When a cleanup phase begins, relative to the shutdown's own states. */
 export type PhaseStart = 'shutdown' | 'drain' | 'cleanup'
 
+/** A cleanup phase of the `phases` option: hooks registered with its name run together, phases in list order. */
 export interface PhaseDefinition {
   /** Name hooks refer to with `onShutdown(name, fn, { phase })`. Letters, digits, `-` and `_`. */
   name: string
@@ -42,6 +43,7 @@ export const DEFAULT_PHASES: readonly ResolvedPhase[] = Object.freeze([
   { name: 'telemetry', start: 'cleanup' },
 ])
 
+/** The options of `createShutdown()` and of every adapter's `gracefulShutdown()`; each has its default, and an invalid value throws a `LastcallOptionError` at creation. */
 export interface ShutdownOptions {
   /**
    * How long the server keeps serving normally after shutdown starts, with
@@ -223,31 +225,53 @@ export interface ShutdownOptions {
   env?: Readonly<Record<string, string | undefined>>
 }
 
+/** The options as the controller holds them (`controller.options`): every default applied, every value validated. */
 export interface ResolvedOptions {
+  /** `readinessDelayMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.readinessDelayMs}. */
   readinessDelayMs: number | 'auto'
+  /** `readinessDelayMinMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.readinessDelayMinMs}. */
   readinessDelayMinMs: number
+  /** `readinessDelayMaxMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.readinessDelayMaxMs}. */
   readinessDelayMaxMs: number
   /** Whether `KUBERNETES_SERVICE_HOST` is set. */
   kubernetes: boolean
+  /** `drainTimeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.drainTimeoutMs}. */
   drainTimeoutMs: number
+  /** `timeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.timeoutMs}. */
   timeoutMs: number
+  /** `signals` after defaults, platform defaults and validation: see {@link ShutdownOptions.signals}. */
   signals: readonly NodeJS.Signals[]
+  /** `exit` after defaults, platform defaults and validation: see {@link ShutdownOptions.exit}. */
   exit: boolean | ((code: number) => void)
+  /** `logger` after defaults, platform defaults and validation: see {@link ShutdownOptions.logger}. */
   logger: Logger | false | undefined
+  /** `idleLingerMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.idleLingerMs}. */
   idleLingerMs: number
+  /** `hookTimeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.hookTimeoutMs}. */
   hookTimeoutMs: number
+  /** `keepAliveTimeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.keepAliveTimeoutMs}. */
   keepAliveTimeoutMs: number | undefined
+  /** `phases` after defaults, platform defaults and validation: see {@link ShutdownOptions.phases}. */
   phases: readonly ResolvedPhase[]
+  /** `manualReady` after defaults, platform defaults and validation: see {@link ShutdownOptions.manualReady}. */
   manualReady: boolean
+  /** `whileDraining` after defaults, platform defaults and validation: see {@link ShutdownOptions.whileDraining}. */
   whileDraining: 'serve' | 'reject'
+  /** `keepAliveHint` after defaults, platform defaults and validation: see {@link ShutdownOptions.keepAliveHint}. */
   keepAliveHint: boolean
+  /** `requestTimeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.requestTimeoutMs}. */
   requestTimeoutMs: number | undefined
+  /** `webSocketCloseTimeoutMs` after defaults, platform defaults and validation: see {@link ShutdownOptions.webSocketCloseTimeoutMs}. */
   webSocketCloseTimeoutMs: number
+  /** `probes` after defaults, platform defaults and validation: see {@link ShutdownOptions.probes}. */
   probes: ProbeOptions | false
+  /** `clock` after defaults, platform defaults and validation: see {@link ShutdownOptions.clock}. */
   clock: Clock | undefined
   /** From the option or `LASTCALL_GRACE_PERIOD_MS`; undefined when neither is set. */
   gracePeriodMs: number | undefined
+  /** `onCrash` after defaults, platform defaults and validation: see {@link ShutdownOptions.onCrash}. */
   onCrash: 'shutdown' | false
+  /** `env` after defaults, platform defaults and validation: see {@link ShutdownOptions.env}. */
   env: Readonly<Record<string, string | undefined>>
   /** What `platform: 'auto'` recognised (`name: 'none'` when nothing, or with `platform: false`). */
   platform: DetectedPlatform

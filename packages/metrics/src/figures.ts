@@ -1,14 +1,17 @@
 import { SHUTDOWN_STATES, type ShutdownReport, type ShutdownState, type Trigger } from '@lastcall/core'
 
+/** How a figure is recorded: the Prometheus metric type (the OpenTelemetry instrument follows from it). */
 export type FigureType = 'gauge' | 'counter' | 'histogram'
 
 /** One figure lastcall reports, in the Prometheus shape (the OpenTelemetry names are derived from it). */
 export interface Figure {
   /** Without the prefix: `requests_in_flight`, `shutdowns_total`. */
   name: string
+  /** Gauge, counter or histogram. */
   type: FigureType
   /** Label (attribute) names. */
   labels: readonly string[]
+  /** The metric's help text (Prometheus `# HELP`, OpenTelemetry description). */
   help: string
   /** OpenTelemetry instrument name and unit. */
   otel: { name: string; unit: string }
@@ -19,6 +22,7 @@ export const STATES: readonly ShutdownState[] = SHUTDOWN_STATES
 
 /** The states that are timed as shutdown phases, each from its start to the next state. */
 export const TIMED_PHASES = ['leaving', 'draining', 'closing'] as const
+/** One of {@link TIMED_PHASES}. */
 export type TimedPhase = (typeof TIMED_PHASES)[number]
 
 /** Seconds: from a fast drain on loopback to a long Kubernetes grace period. */
@@ -30,7 +34,7 @@ export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.
  * counters and histograms of a shutdown are recorded as its phases end and
  * when its report is final.
  */
-export const FIGURES = {
+export const FIGURES: Readonly<Record<FigureKey, Figure>> = {
   requestsInFlight: {
     name: 'requests_in_flight', type: 'gauge', labels: [],
     help: 'Requests in flight on the servers attached to the lastcall controller.',
@@ -86,8 +90,14 @@ export const FIGURES = {
     help: 'Connections destroyed at the drain deadline (or WebSocket clients terminated).',
     otel: { name: 'lastcall.shutdown.connections.forced', unit: '{connection}' },
   },
-} as const satisfies Record<string, Figure>
+}
 
+/** The keys of {@link FIGURES}, one per figure. */
+export type FigureKey =
+  | 'requestsInFlight' | 'openConnections' | 'state' | 'shutdowns' | 'shutdownDuration' | 'phaseDuration'
+  | 'hookDuration' | 'hookFailures' | 'requestsRejected' | 'requestsForced' | 'connectionsForced'
+
+/** The `outcome` label of a finished shutdown: clean (exit 0), failed (exit 1) or timeout (`timeoutMs` fired). */
 export type Outcome = 'clean' | 'failed' | 'timeout'
 
 /** The `trigger` label: the signal's name, or `message`, `manual`, `error`. */
@@ -113,8 +123,11 @@ export interface ObservedController {
   off(event: 'closed', listener: (report: ShutdownReport) => void): unknown
 }
 
+/** A timed phase that ended, as `followShutdown` reports it. */
 export interface PhaseEnd {
+  /** The phase that ended. */
   phase: TimedPhase
+  /** How long it lasted, in seconds. */
   seconds: number
 }
 

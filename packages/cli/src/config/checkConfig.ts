@@ -45,6 +45,7 @@ function walk(dir: string, out: string[]): void {
 
 /** Thrown for a path that does not exist or cannot be read as what it looks like. */
 export class ConfigFileError extends Error {
+  /** Always `'LASTCALL_CONFIG_FILE'`. */
   readonly code = 'LASTCALL_CONFIG_FILE'
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
