@@ -148,3 +148,76 @@ function median(xs) {
   const m = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? /** @type {number} */ (s[m]) : (/** @type {number} */ (s[m - 1]) + /** @type {number} */ (s[m])) / 2
 }
+
+const PHASE_BANDS = /** @type {Record<string, { color: string, label: string }>} */ ({
+  leaving: { color: '#fff3d6', label: 'leaving (readiness failing, still serving)' },
+  draining: { color: '#e3eefc', label: 'draining' },
+  closing: { color: '#efe3f7', label: 'closing (hooks)' },
+})
+
+/**
+ * SVG of the demo's timeline (`examples/demo/demo.mjs --timeline`), one panel
+ * per run: requests completed per bucket, ok in green and failed in red (own
+ * scale, so one failure shows), the report's phases shaded, SIGTERM and the
+ * exit marked. The naive run has no report, so no phases.
+ * @param {{ framework: string, node: string, options: { duration: number, connections: number }, runs: { label: string, bucketMs: number, sigtermAtMs: number, exitAtMs: number, exitCode: number | null, sent: number, failed: number, phases: { state: string, atMs: number }[], buckets: { atMs: number, ok: number, http503: number, refused: number, failed: number }[] }[] }} data
+ */
+export function renderShutdownTimeline(data) {
+  const height = 56 + data.runs.length * (PANEL_H + 34) + 34
+  const span = Math.max(1, ...data.runs.map((r) => r.exitAtMs + r.bucketMs))
+  const plotW = W - LEFT - RIGHT
+  const x = (/** @type {number} */ t) => LEFT + (t / span) * plotW
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">The demo: SIGTERM under keep-alive load (${esc(data.framework)}, ${data.options.connections} clients, Node ${esc(data.node)})</text>`,
+    `<text x="${LEFT}" y="40" fill="#555">Bars: requests completed per ${data.runs[0]?.bucketMs ?? BUCKET_MS} ms; green ok; red failed (reset, cut off, 503) and grey refused, on their own scale. Shaded: the phases lastcall reports.</text>`,
+  ]
+  data.runs.forEach((run, i) => {
+    const top = 66 + i * (PANEL_H + 34)
+    const base = top + PANEL_H
+    const ok = run.buckets.map((b) => b.ok)
+    const bad = run.buckets.map((b) => b.http503 + b.failed)
+    const refused = run.buckets.map((b) => b.refused)
+    const maxOk = Math.max(1, ...ok)
+    const maxBad = Math.max(1, ...bad, ...refused)
+    const bw = Math.max(1, (run.bucketMs / span) * plotW - 0.5)
+    out.push(`<text x="${LEFT}" y="${top - 6}" font-weight="bold">${esc(run.label)}: ${run.failed} failed of ${run.sent}, exit code ${run.exitCode ?? 'none'}, SIGTERM → exit ${((run.exitAtMs - run.sigtermAtMs) / 1000).toFixed(2)} s</text>`)
+    out.push(`<rect x="${LEFT}" y="${top}" width="${plotW}" height="${PANEL_H}" fill="#fafafa" stroke="#ddd"/>`)
+    run.phases.forEach((phase, p) => {
+      const band = PHASE_BANDS[phase.state]
+      if (!band) return
+      const end = run.phases[p + 1]?.atMs ?? run.exitAtMs
+      out.push(`<rect x="${x(phase.atMs).toFixed(1)}" y="${top}" width="${Math.max(1.5, x(end) - x(phase.atMs)).toFixed(1)}" height="${PANEL_H}" fill="${band.color}"><title>${esc(`${phase.state} ${((end - phase.atMs) / 1000).toFixed(2)} s`)}</title></rect>`)
+      if (x(end) - x(phase.atMs) > 40) out.push(`<text x="${(x(phase.atMs) + 3).toFixed(1)}" y="${top + 24}" fill="#555">${esc(phase.state)}</text>`)
+    })
+    ok.forEach((n, b) => {
+      if (n === 0) return
+      const h = (n / maxOk) * (PANEL_H - 30)
+      out.push(`<rect x="${x(b * run.bucketMs).toFixed(1)}" y="${(base - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="#7fbf7f"/>`)
+    })
+    for (const [counts, color, what] of /** @type {const} */ ([[refused, '#999', 'refused (connection refused: never reached a server)'], [bad, '#d62728', 'failed']])) {
+      counts.forEach((n, b) => {
+        if (n === 0) return
+        const h = Math.max(4, (n / maxBad) * (PANEL_H - 30))
+        out.push(`<rect x="${x(b * run.bucketMs).toFixed(1)}" y="${(base - h).toFixed(1)}" width="${Math.max(2, bw).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${n} ${what}</title></rect>`)
+      })
+    }
+    for (const [t, type] of /** @type {const} */ ([[run.sigtermAtMs, 'sigterm'], [run.exitAtMs, 'exit']])) {
+      const m = /** @type {{ color: string, dash: string, label: string }} */ (MARKS[type])
+      out.push(`<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${top}" y2="${base}" stroke="${m.color}" stroke-width="1.5"${m.dash ? ` stroke-dasharray="${m.dash}"` : ''}/>`)
+      out.push(`<text x="${(x(t) + 3).toFixed(1)}" y="${top + 11}" fill="${m.color}">${m.label}</text>`)
+    }
+    out.push(`<text x="${LEFT - 6}" y="${top + 34}" text-anchor="end" fill="#4a4">${maxOk}</text>`)
+    out.push(`<text x="${LEFT - 6}" y="${top + 48}" text-anchor="end" fill="#d62728">${[...bad, ...refused].some((n) => n > 0) ? maxBad : ''}</text>`)
+    for (let s = 0; s * 1000 <= span; s++) out.push(`<text x="${x(s * 1000).toFixed(1)}" y="${base + 13}" text-anchor="middle" fill="#777">${s}s</text>`)
+  })
+  const ly = height - 14
+  let lx = LEFT
+  for (const band of Object.values(PHASE_BANDS)) {
+    out.push(`<rect x="${lx}" y="${ly - 10}" width="14" height="12" fill="${band.color}" stroke="#ccc"/><text x="${lx + 19}" y="${ly}">${esc(band.label)}</text>`)
+    lx += 30 + band.label.length * 5.6
+  }
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}

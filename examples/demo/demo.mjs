@@ -3,7 +3,7 @@
 // keep-alive clients (fast, slow and POST requests, one SSE stream), SIGTERM
 // in the middle of the load, and what every client saw.
 //
-//   node examples/demo/demo.mjs [--framework express|koa|fastify|hono|nestjs|core] [--duration 3] [--connections 32] [--compare] [--json]
+//   node examples/demo/demo.mjs [--framework express|koa|fastify|hono|nestjs|core] [--duration 3] [--connections 32] [--compare] [--json] [--timeline file.json]
 //
 // Exits 1 when the lastcall server failed a request in flight or did not exit 0.
 import { dirname, join } from 'node:path'
@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { formatReport } from '@lastcall/core'
 import { children, runScenario } from './lib/run.mjs'
-import { failedCount, renderPhases, renderTally, renderTimeline } from './lib/render.mjs'
+import { writeFileSync } from 'node:fs'
+import { failedCount, renderPhases, renderTally, renderTimeline, timelineData } from './lib/render.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -39,6 +40,8 @@ const USAGE = `usage: node examples/demo/demo.mjs [options]
   --compare            also run the same load against a naive node:http server.close() server
   --json               print a JSON summary instead of the report
   --seed <n>           request mix seed (default 1)
+  --timeline <file>    also write each run's timeline as JSON (requests per 100 ms by outcome, the
+                       phases); node bench/demo-timeline.mjs <file> <svg> charts it
   -h, --help`
 
 /**
@@ -61,6 +64,7 @@ function parseOptions(argv) {
     compare: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    timeline: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   })
   /** @type {ReturnType<typeof parseArgs<{ args: string[], options: typeof options }>>['values']} */
@@ -82,7 +86,7 @@ function parseOptions(argv) {
   if (!Number.isInteger(connections) || connections < 1 || connections > 256) fail(`--connections must be an integer from 1 to 256; received "${values.connections}"`)
   const seed = Number(values.seed)
   if (!Number.isInteger(seed)) fail(`--seed must be an integer; received "${values.seed}"`)
-  return { name: values.framework, framework, duration, connections, seed, compare: values.compare, json: values.json }
+  return { name: values.framework, framework, duration, connections, seed, compare: values.compare, json: values.json, timeline: values.timeline }
 }
 
 const args = parseOptions(process.argv.slice(2))
@@ -125,6 +129,11 @@ if (args.compare) runs.push(await run(NAIVE, 'naive'))
 
 const main = /** @type {typeof runs[number]} */ (runs[0])
 const ok = main.report !== undefined && main.exit.code === 0 && failedCount(main.tally) === 0
+
+if (args.timeline) {
+  const data = { framework: args.name, options: { duration, connections, compare: args.compare, seed }, node: process.version, date: new Date().toISOString(), runs: runs.map((r) => ({ name: r.name, label: r.label, ...timelineData(r) })) }
+  writeFileSync(args.timeline, `${JSON.stringify(data, null, 1)}\n`)
+}
 
 if (args.json) {
   const summary = {

@@ -153,3 +153,24 @@ export function renderPhases(report) {
 function fmt(ms) {
   return `${String(ms).padStart(5)} ms`
 }
+
+/**
+ * A run's timeline as data, for a chart (bench/demo-timeline.mjs): requests
+ * completed per `bucketMs` by outcome (ok, 503, refused, failed otherwise), the
+ * phases the report names, SIGTERM and exit, every time in ms from the load's
+ * start.
+ * @param {{ records: { end: number, outcome: string }[], sigtermAt: number, exitAt: number, exit: { code?: number | null }, report?: any, sent: number, tally: Record<string, number> }} run
+ */
+export function timelineData(run, bucketMs = 100) {
+  const count = Math.ceil((run.exitAt + bucketMs) / bucketMs)
+  const buckets = Array.from({ length: count }, (_, i) => ({ atMs: i * bucketMs, ok: 0, http503: 0, refused: 0, failed: 0 }))
+  for (const r of run.records) {
+    const b = /** @type {typeof buckets[number]} */ (buckets[Math.min(count - 1, Math.max(0, Math.floor(r.end / bucketMs)))])
+    if (r.outcome === 'ok') b.ok++
+    else if (r.outcome === 'http503') b.http503++
+    else if (r.outcome === 'refused') b.refused++
+    else b.failed++
+  }
+  const phases = (run.report?.timeline ?? []).map((/** @type {{ state: string, offsetMs: number }} */ step) => ({ state: step.state, atMs: Math.round(run.sigtermAt + step.offsetMs) }))
+  return { bucketMs, sigtermAtMs: Math.round(run.sigtermAt), exitAtMs: Math.round(run.exitAt), exitCode: run.exit.code ?? null, sent: run.sent, failed: failedCount(run.tally), phases, buckets }
+}
