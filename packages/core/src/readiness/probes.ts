@@ -188,8 +188,11 @@ export class Probes {
 
   #match(url: string | undefined): Endpoint | undefined {
     // The cheap part, paid by every request: one char lookup, then at most one startsWith per endpoint.
-    // A code above 127 (or NaN, for "/") reads undefined and is turned away too.
-    if (url === undefined || this.#secondChars[url.charCodeAt(1)] !== 1) return undefined
+    // NaN (the URL "/") and codes above 127 are turned away before the lookup: an index
+    // out of the array's bounds would deoptimize this function and make the read megamorphic.
+    if (url === undefined) return undefined
+    const second = url.charCodeAt(1)
+    if (!(second < 128) || this.#secondChars[second] !== 1) return undefined
     for (const e of this.#endpoints) {
       if (!url.startsWith(e.path)) continue
       const next = url.charCodeAt(e.path.length)

@@ -22,19 +22,32 @@ export const SHUTDOWN_STATES = ['starting', 'serving', 'leaving', 'draining', 'c
 export type ShutdownState = (typeof SHUTDOWN_STATES)[number]
 
 /**
- * A state's place in the order. A plain object, not a Map: adapters ask
- * `hasReached` on every request (`shouldReject`), and a property read with a
- * known shape costs a few instructions where a Map lookup costs dozens.
+ * A state's place in the order. A switch, not a lookup table: adapters ask
+ * `hasReached` on every request (`shouldReject`), and comparing interned
+ * strings costs a few instructions where a Map lookup, or a keyed property
+ * read whose key varies (V8 makes that site megamorphic), costs dozens
+ * (measured with callgrind, docs/bench-overhead.md).
  */
-const ORDER: Readonly<Record<ShutdownState, number>> = Object.freeze({ starting: 0, serving: 1, leaving: 2, draining: 3, closing: 4, closed: 5 })
-
 function orderOf(state: ShutdownState): number {
-  return ORDER[state]
+  switch (state) {
+    case 'starting':
+      return 0
+    case 'serving':
+      return 1
+    case 'leaving':
+      return 2
+    case 'draining':
+      return 3
+    case 'closing':
+      return 4
+    case 'closed':
+      return 5
+  }
 }
 
 /** Whether `value` names a state of the lifecycle. */
 export function isShutdownState(value: unknown): value is ShutdownState {
-  return typeof value === 'string' && Object.hasOwn(ORDER, value)
+  return typeof value === 'string' && (SHUTDOWN_STATES as readonly string[]).includes(value)
 }
 
 /** Whether a lifecycle at `current` has reached `target` or gone past it. */
