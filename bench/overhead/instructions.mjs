@@ -15,7 +15,9 @@
 // each phase `callgrind_control --dump` (which reaches the process through
 // vgdb even while it sleeps in epoll_wait) writes the instructions counted
 // since the previous dump and zeroes the counters. One phase gives one
-// instructions-per-request sample, free of startup and JIT warm-up.
+// instructions-per-request sample, free of startup and JIT warm-up; the
+// instructions V8's optimizing compiler spent in the phase are left out
+// (see COMPILER).
 //
 // With `--connections 1` (the default) the client sends strictly one request
 // at a time on one keep-alive connection: every event-loop turn of the
@@ -116,9 +118,12 @@ async function measure(framework, variant, processIndex) {
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' })
     dump(child.pid)
     const samples = []
+    const raw = []
     for (let phase = 1; phase <= phases; phase++) {
       await load(port, agent, perPhase)
-      samples.push(dump(child.pid, dir, phase + 1) / perPhase)
+      const counted = dump(child.pid, dir, phase + 1)
+      samples.push((counted.total - counted.compile) / perPhase)
+      raw.push(counted.total / perPhase)
     }
     if (args['keep-dumps'] !== undefined) {
       // The last phase's function-level profile, for callgrind_annotate.
@@ -127,7 +132,7 @@ async function measure(framework, variant, processIndex) {
       copyFileSync(join(dir, last), join(args['keep-dumps'], `${framework.replace(':', '-')}-${variant}-${processIndex}.callgrind`))
     }
     agent.destroy()
-    return samples
+    return { samples, raw }
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGKILL')
@@ -138,17 +143,53 @@ async function measure(framework, variant, processIndex) {
 }
 
 /**
- * Asks callgrind to dump and zero its counters; returns the instructions of
- * the dump numbered `n` (dumps are numbered from 1 per process) when asked.
+ * Asks callgrind to dump and zero its counters; returns what the dump
+ * numbered `n` (dumps are numbered from 1 per process) counted, when asked:
+ * `total` instructions and the part of them spent in V8's compilers.
  */
 function dump(pid, dir, n) {
   execFileSync('callgrind_control', ['--dump', String(pid)], { stdio: 'ignore' })
   if (dir === undefined) return undefined
   const file = readdirSync(dir).find((f) => f.endsWith(`.${n}`))
   if (file === undefined) throw new Error(`callgrind wrote no dump ${n} in ${dir}`)
-  const summary = /^summary: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
+  const text = readFileSync(join(dir, file), 'utf8')
+  const summary = /^summary: (\d+)/m.exec(text)
   if (!summary) throw new Error(`no summary line in ${join(dir, file)}`)
-  return Number(summary[1])
+  const counted = { total: Number(summary[1]), compile: compilerInstructions(text) }
+  if (counted.compile > counted.total) throw new Error(`${join(dir, file)}: compiler instructions above the total`)
+  return counted
+}
+
+/**
+ * V8's compilers, by function name (node's binary has symbols). A function
+ * that turns hot late is compiled in whatever phase it turns hot in, and how
+ * late depends on timers (Node's Date header cache, keep-alive timeouts)
+ * firing per wall-clock second, so on the machine's load: a phase holding a
+ * TurboFan compile counted up to 15% more. Compiling is no per-request work,
+ * so it is left out of the samples (and kept in the JSON).
+ */
+const COMPILER = /v8::internal::(?:compiler|maglev|baseline)::|v8::internal::Compiler::|CompilationJob|v8::internal::Zone::/
+
+/** Self cost of the compiler's functions in a callgrind dump (names compressed as `fn=(id) name`, calls' inclusive costs skipped). */
+function compilerInstructions(text) {
+  const names = new Map()
+  let inCompiler = false
+  let skipNext = false
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith('fn=') || line.startsWith('cfn=')) {
+      const m = /^c?fn=\((\d+)\)(?: (.*))?$/.exec(line)
+      const name = m === null ? line.slice(line.indexOf('=') + 1) : (m[2] ?? names.get(m[1]))
+      if (m !== null && m[2] !== undefined) names.set(m[1], m[2])
+      if (line.startsWith('fn=')) inCompiler = COMPILER.test(name ?? '')
+    } else if (line.startsWith('calls=')) {
+      skipNext = true
+    } else if (/^[0-9+*-]/.test(line)) {
+      if (skipNext) skipNext = false
+      else if (inCompiler) sum += Number(line.trim().split(/\s+/).pop())
+    }
+  }
+  return sum
 }
 
 /** `total` GET / on the agent's connections, each connection one request at a time. */
@@ -176,16 +217,18 @@ const pct = (x) => `${(x * 100).toFixed(2)}%`
 const results = []
 for (const framework of frameworks) {
   const samples = Object.fromEntries(variants.map((v) => [v, []]))
+  const withCompiler = Object.fromEntries(variants.map((v) => [v, []]))
   const perProcess = Object.fromEntries(variants.map((v) => [v, []]))
   for (let p = 0; p < processes; p++) {
     for (const variant of variants) {
-      const s = await measure(framework, variant, p + 1)
+      const { samples: s, raw } = await measure(framework, variant, p + 1)
       samples[variant].push(...s)
+      withCompiler[variant].push(...raw)
       perProcess[variant].push(median(s))
       console.error(`[instructions] ${framework} ${variant} process ${p + 1}: ${s.map((x) => Math.round(x)).join(', ')} (median ${Math.round(median(s))}, spread ${pct(spread(s))})`)
     }
   }
-  const summary = Object.fromEntries(variants.map((v) => [v, { median: Math.round(median(samples[v])), spread: Number(spread(samples[v]).toFixed(5)), processMedians: perProcess[v].map(Math.round), samples: samples[v].map(Math.round) }]))
+  const summary = Object.fromEntries(variants.map((v) => [v, { median: Math.round(median(samples[v])), spread: Number(spread(samples[v]).toFixed(5)), processMedians: perProcess[v].map(Math.round), samples: samples[v].map(Math.round), samplesWithCompiler: withCompiler[v].map(Math.round) }]))
   const result = { framework, versions: Object.fromEntries(FRAMEWORKS[framework].packages.map(([dir, spec]) => [spec, workspaceVersion(dir, spec)])), ...summary }
   if (summary.bare !== undefined) {
     for (const v of variants) if (v !== 'bare') result[`${v}/bare`] = Number((summary[v].median / summary.bare.median).toFixed(4))
