@@ -227,6 +227,62 @@ describe('HookRunner outcomes on the fake clock', () => {
     void done
   })
 
+  it('reports an abandoned hook with the time it ran until abandoned, set at once (the report is built right after) and not growing after', async () => {
+    const { clock, runner } = setup()
+    runner.add('stuck', () => new Promise(() => {}), { phase: 'stores', timeoutMs: 10_000 })
+    await clock.advance(100)
+    const done = runner.runFrom('cleanup', trigger)
+    await clock.advance(400)
+    runner.abandon()
+    expect(runner.results()).toEqual([{ name: 'stuck', phase: 'stores', startMs: 100, durationMs: 400, outcome: 'pending' }])
+    await clock.advance(5000)
+    await done
+    expect(runner.results()[0]).toMatchObject({ durationMs: 400, outcome: 'pending' })
+  })
+
+  it('starts no phase after abandon(): the phases left never run their hooks, and the run ends', async () => {
+    const { clock, runner } = setup()
+    const ran: string[] = []
+    runner.add('consumer', () => {
+      ran.push('consumer')
+      return new Promise(() => {})
+    }, { phase: 'default', timeoutMs: 10_000 })
+    runner.add('pg', () => void ran.push('pg'), { phase: 'stores' })
+    runner.add('otel', () => void ran.push('otel'), { phase: 'telemetry' })
+    const done = runner.runFrom('cleanup', trigger)
+    await clock.advance(300)
+    runner.abandon()
+    await done
+    await clock.advance(20_000)
+    expect(ran).toEqual(['consumer'])
+    expect(runner.results().map((r) => [r.name, r.outcome, r.durationMs])).toEqual([['consumer', 'pending', 300]])
+    // A phase asked for afterwards (the drain's, a cleanup phase run by hand) does not start either.
+    await runner.runPhase('stores', trigger)
+    expect(ran).toEqual(['consumer'])
+  })
+
+  it("cuts a hook at the shutdown's timeoutMs (the overall bound) through abandon(), while hooks that already ended keep their outcome", async () => {
+    const clock = new FakeClock()
+    const runner = new HookRunner(DEFAULT_PHASES, 5000, clock, () => {})
+    runner.begin(0, 1000)
+    const deadlines: number[] = []
+    runner.add('fails', () => Promise.reject(new Error('refused')), { phase: 'default' })
+    runner.add('slow', (context) => {
+      deadlines.push(context.deadline)
+      return new Promise(() => {})
+    }, { phase: 'default' })
+    const done = runner.runFrom('cleanup', trigger)
+    await clock.advance(1000)
+    // What the shutdown does when its timeoutMs fires.
+    runner.abandon()
+    await done
+    expect(deadlines).toEqual([1000])
+    expect(runner.results().map((r) => [r.name, r.outcome, r.durationMs, r.error])).toEqual([
+      ['fails', 'error', 0, 'refused'],
+      ['slow', 'pending', 1000, undefined],
+    ])
+  })
+
   it('reports a hook that returns after blocking past its timeout (its timer could not fire) as timeout with its real duration', async () => {
     const fake = new FakeClock()
     let blocked = 0

@@ -84,6 +84,11 @@ describe('signal handling (real child processes)', () => {
     expect(r.timedOut).toBe(true)
     expect(r.pending).toEqual(['hook forever'])
     expect(r.durationMs).toBeLessThan(5000)
+    // The hook is reported with the time it ran until timeoutMs abandoned it, not 0.
+    const hook = r.hooks.find((h: { name: string }) => h.name === 'forever')
+    expect(hook).toMatchObject({ outcome: 'pending' })
+    expect(hook.startMs + hook.durationMs).toBeGreaterThanOrEqual(600)
+    expect(hook.startMs + hook.durationMs).toBeLessThanOrEqual(r.durationMs)
   })
 
   it('runs hooks in phase order: intake beside the drain, then default, stores, telemetry', async () => {

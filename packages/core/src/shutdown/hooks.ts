@@ -45,6 +45,7 @@ export interface HookResult {
   phase: string
   /** Milliseconds from the start of the shutdown. */
   startMs: number
+  /** How long it ran; for a hook still `pending` when the shutdown gave up, how long it had run by then. */
   durationMs: number
   outcome: HookOutcome
   /** The error's message, for `error` and `timeout`. */
@@ -133,6 +134,8 @@ export class HookRunner {
   }
 
   async runPhase(phase: string, trigger: Trigger): Promise<void> {
+    // Once the shutdown is abandoned (its timeoutMs, a second signal) nothing new starts: the process is about to exit.
+    if (this.#abandon.signal.aborted) return
     this.#started.add(phase)
     const limit = this.#phases.find((p) => p.name === phase)?.timeoutMs
     if (limit !== undefined) this.#phaseDeadlines.set(phase, this.#clock.now() + limit)
@@ -157,8 +160,16 @@ export class HookRunner {
     return this.#hooks.filter((h) => this.#started.has(h.phase) && h.result?.outcome === 'pending').map((h) => h.name)
   }
 
-  /** The whole shutdown timed out: every running hook's signal aborts. */
+  /**
+   * The whole shutdown gives up (its `timeoutMs`, or a second signal): every
+   * running hook's signal aborts, and phases not started yet never start.
+   * A running hook stays `pending` (nothing can stop it) with the time it ran
+   * until now as its duration, which the report is built with at once.
+   */
   abandon(): void {
+    if (this.#abandon.signal.aborted) return
+    const now = Math.round(this.#clock.now() - this.#origin)
+    for (const h of this.#hooks) if (h.result?.outcome === 'pending') h.result.durationMs = now - h.result.startMs
     this.#abandon.abort(new LastcallError('LASTCALL_SHUTDOWN_TIMEOUT', 'lastcall: the shutdown timed out'))
   }
 
