@@ -18,16 +18,16 @@ export const GRACE_SAFETY_MARGIN_MS = 1000
  * still builds and logs its report, calls `process.exit` and is torn down
  * before the platform sees it gone. Measured end to end on a loaded 2-core
  * machine (`bench/exit-margin`, docs/platforms.md), that overshoot was at
- * most 161 ms (median 32 ms) under a load of 20; only a process starved of
- * CPU for seconds went past it, and no margin covers that. 1000 ms covers it
- * several times over, with room for a long GC pause or
+ * most 226 ms in 130 runs of a small app (median about 30 ms); tearing down a
+ * 200 MB heap on a starved machine took up to about 1 s. 1000 ms covers the
+ * small app four times over, with room for a long GC pause or
  * a logger that flushes slowly, where the grace period can spare it (Docker's
  * 10 s, Kubernetes' 30 s). A short grace period cannot: PM2's default
  * `kill_timeout` of 1600 ms minus a fixed second left 600 ms for the
  * readiness delay, the drain and the hooks together. A quarter of it (400 ms)
- * is still more than twice the worst exit measured, and leaves 1200 ms of
- * work. Below a grace period of about 650 ms the quarter falls under that
- * measured worst case: such a grace period is not reliably met.
+ * still covers a small app's worst exit measured almost twice, and leaves
+ * 1200 ms of work. Below a grace period of about 0.9 s the quarter falls
+ * under that measured worst case: such a grace period is not reliably met.
  */
 export function graceSafetyMarginMs(gracePeriodMs?: number): number {
   if (gracePeriodMs === undefined) return GRACE_SAFETY_MARGIN_MS
