@@ -78,7 +78,7 @@ export function checkWorkload(w: Workload, app: AppSettings, findings: FindingLi
       findings.warn(
         w.where,
         'grace-period-unknown',
-        `lastcall is not told the grace period, so it cannot check timeoutMs against it at startup.`,
+        `lastcall is not told the grace period, so it can neither fit timeoutMs inside it nor check timeoutMs against it at startup.`,
         `Set LASTCALL_GRACE_PERIOD_MS=${available} in the app's environment${w.beforeSignalMs > 0 ? ` (${seconds(w.gracePeriodMs!)} minus the preStop ${seconds(w.beforeSignalMs)})` : ''}.`,
       )
     } else if (budget.gracePeriodMs !== available) {
