@@ -1,9 +1,7 @@
-import { once } from 'node:events'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { AdapterUnderTest } from '@lastcall/test-kit'
+import { nodeServerAdapter } from '@lastcall/test-kit/node-server'
 import type express from 'express'
-import { expect } from 'vitest'
 import { gracefulShutdown } from '../src/index.js'
 
 /**
@@ -12,15 +10,12 @@ import { gracefulShutdown } from '../src/index.js'
  * routes use; they are typed with Express 5's types here.
  */
 export function expressAdapter(version: 4 | 5, expressModule: () => unknown): AdapterUnderTest {
-  return {
+  return nodeServerAdapter({
     name: `express ${version}`,
-    fixture: new URL(`./fixtures/express${version}.ts`, import.meta.url).pathname,
+    fixture: new URL(`./fixtures/express${version}.ts`, import.meta.url),
     supports: { autoAttach: true },
-    expectRejectedBody(body, contentType) {
-      expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toMatch(/^Service Unavailable/)
-    },
-    create(options, kit, variant) {
+    rejectedBody: /^Service Unavailable/,
+    build(options, kit) {
       const shutdown = gracefulShutdown(options)
       const app = expressModule() as express.Express
       app.use(shutdown)
@@ -74,17 +69,7 @@ export function expressAdapter(version: 4 | 5, expressModule: () => unknown): Ad
         req.on('data', (chunk: Buffer) => (bytes += chunk.length))
         req.on('end', () => void res.send(`received ${bytes}`))
       })
-      const server = createServer(app)
-      if (variant.attach !== false) shutdown.attach(server)
-      return {
-        controller: shutdown,
-        server,
-        async listen(port = 0) {
-          server.listen(port, '127.0.0.1')
-          await once(server, 'listening')
-          return (server.address() as AddressInfo).port
-        },
-      }
+      return { controller: shutdown, server: createServer(app) }
     },
-  }
+  })
 }

@@ -1,11 +1,9 @@
-import { once } from 'node:events'
 import { createServer as createH2Server } from 'node:http2'
-import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import type { AdapterUnderTest } from '@lastcall/test-kit'
+import { nodeServerAdapter } from '@lastcall/test-kit/node-server'
 import { Hono } from 'hono'
 import { stream, streamSSE } from 'hono/streaming'
-import { expect } from 'vitest'
 import { gracefulShutdown } from '../src/index.js'
 
 /** Resolves when `signal` aborts (at once if it has). */
@@ -14,15 +12,12 @@ const aborted = (signal: AbortSignal): Promise<void> =>
 
 /** The conformance app: Hono 4 routes, served by @hono/node-server (HTTP/1.1, or h2c with `createServer: http2.createServer`). */
 export function honoAdapter(): AdapterUnderTest {
-  return {
+  return nodeServerAdapter({
     name: 'hono 4',
-    fixture: new URL('./fixtures/hono4.ts', import.meta.url).pathname,
+    fixture: new URL('./fixtures/hono4.ts', import.meta.url),
     supports: { autoAttach: true, http2: true },
-    expectRejectedBody(body, contentType) {
-      expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toBe('Service Unavailable: shutting down\n')
-    },
-    create(options, kit, variant) {
+    rejectedBody: 'Service Unavailable: shutting down\n',
+    build(options, kit, variant) {
       const shutdown = gracefulShutdown(options)
       const app = new Hono()
       app.use(shutdown)
@@ -91,17 +86,7 @@ export function honoAdapter(): AdapterUnderTest {
         return c.text(`received ${body.byteLength}`)
       })
       // createAdaptorServer is serve() without the listen: the suite listens when it wants to.
-      const server = createAdaptorServer({ fetch: app.fetch, ...(variant.http2 ? { createServer: createH2Server } : {}) })
-      if (variant.attach !== false) shutdown.attach(server)
-      return {
-        controller: shutdown,
-        server,
-        async listen(port = 0) {
-          server.listen(port, '127.0.0.1')
-          await once(server, 'listening')
-          return (server.address() as AddressInfo).port
-        },
-      }
+      return { controller: shutdown, server: createAdaptorServer({ fetch: app.fetch, ...(variant.http2 ? { createServer: createH2Server } : {}) }) }
     },
-  }
+  })
 }

@@ -1,25 +1,20 @@
-import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { createServer as createH2Server } from 'node:http2'
-import type { AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
 import Router from '@koa/router'
 import type { AdapterUnderTest } from '@lastcall/test-kit'
+import { nodeServerAdapter } from '@lastcall/test-kit/node-server'
 import type Koa from 'koa'
-import { expect } from 'vitest'
 import { gracefulShutdown } from '../src/index.js'
 
 /** The conformance app for one Koa major version (the class is passed in: `koa` or `koa2`), routed by @koa/router, served through `app.callback()`. */
 export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTest {
-  return {
+  return nodeServerAdapter({
     name: `koa ${version}`,
-    fixture: new URL(`./fixtures/koa${version}.ts`, import.meta.url).pathname,
+    fixture: new URL(`./fixtures/koa${version}.ts`, import.meta.url),
     supports: { autoAttach: true, http2: true },
-    expectRejectedBody(body, contentType) {
-      expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toBe('Service Unavailable: shutting down\n')
-    },
-    create(options, kit, variant) {
+    rejectedBody: 'Service Unavailable: shutting down\n',
+    build(options, kit, variant) {
       const shutdown = gracefulShutdown(options)
       const app = new KoaClass()
       // A client cut off mid-stream (/partial past its deadline) is expected here, not worth a stack trace.
@@ -91,16 +86,7 @@ export function koaAdapter(version: 2 | 3, KoaClass: typeof Koa): AdapterUnderTe
       app.use(router.routes())
       // Koa runs on node:http2's compatibility API as it is.
       const server = variant.http2 ? createH2Server(app.callback() as unknown as Parameters<typeof createH2Server>[0]) : createServer(app.callback())
-      if (variant.attach !== false) shutdown.attach(server)
-      return {
-        controller: shutdown,
-        server,
-        async listen(port = 0) {
-          server.listen(port, '127.0.0.1')
-          await once(server, 'listening')
-          return (server.address() as AddressInfo).port
-        },
-      }
+      return { controller: shutdown, server }
     },
-  }
+  })
 }

@@ -1,7 +1,6 @@
-import { once } from 'node:events'
 import { createServer, request, type Agent, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createShutdown, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { listen } from '@lastcall/test-utils'
 
 export interface Reply { status: number; body: string }
 
@@ -20,11 +19,7 @@ export function get(port: number, path: string, { agent, method = 'GET' }: { age
   })
 }
 
-export async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as AddressInfo).port
-}
+export { listen }
 
 export interface App {
   shutdown: ShutdownController

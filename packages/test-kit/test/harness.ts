@@ -1,9 +1,7 @@
-import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createShutdown } from '@lastcall/core'
-import { expect } from 'vitest'
-import type { AdapterUnderTest, AppKit } from '../src/index.js'
+import type { AppKit } from '../src/index.js'
+import { nodeServerAdapter } from '../src/nodeServer.js'
 
 function routes(kit: AppKit, signalOf: (req: IncomingMessage) => AbortSignal) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -75,25 +73,12 @@ function routes(kit: AppKit, signalOf: (req: IncomingMessage) => AbortSignal) {
 }
 
 /** `@lastcall/core` on its own: a plain `node:http` server with `controller.handler()`. */
-export const coreAdapter: AdapterUnderTest = {
+export const coreAdapter = nodeServerAdapter({
   name: 'core (node:http)',
-  fixture: new URL('./fixtures/core.ts', import.meta.url).pathname,
-  expectRejectedBody(body, contentType) {
-    expect(contentType).toMatch(/^text\/plain/)
-    expect(body).toMatch(/^Service Unavailable/)
-  },
-  create(options, kit) {
+  fixture: new URL('./fixtures/core.ts', import.meta.url),
+  rejectedBody: /^Service Unavailable/,
+  build(options, kit) {
     const controller = createShutdown(options)
-    const server = createServer(controller.handler(routes(kit, (req) => controller.signalFor(req))))
-    controller.attach(server)
-    return {
-      controller,
-      server,
-      async listen(port = 0) {
-        server.listen(port, '127.0.0.1')
-        await once(server, 'listening')
-        return (server.address() as AddressInfo).port
-      },
-    }
+    return { controller, server: createServer(controller.handler(routes(kit, (req) => controller.signalFor(req)))) }
   },
-}
+})

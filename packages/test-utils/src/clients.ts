@@ -54,9 +54,9 @@ export async function get(port: number, path: string, options?: SendOptions): Pr
   return outcome.reply
 }
 
-/** Listens on 127.0.0.1 and an ephemeral port; resolves with the port. */
-export async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
+/** Listens on 127.0.0.1 and `port` (default: an ephemeral one); resolves with the port. */
+export async function listen(server: Server, port = 0): Promise<number> {
+  server.listen(port, '127.0.0.1')
   await once(server, 'listening')
   return (server.address() as AddressInfo).port
 }
