@@ -141,17 +141,21 @@ describe('FetchGate', () => {
     const held = s.fetch('/hold')
     const report = s.controller.shutdown('test')
     await reached(s.controller, 'draining')
-    const rejected = await s.fetch('/ok')
+    // Requests that arrive before the server is told to stop wait for that instant (they are in flight when it stops).
+    const rejecting = s.fetch('/ok')
+    const living = s.fetch('/healthz')
+    await s.clock.advance(250)
+    expect(s.server.calls).toEqual(['stop'])
+    const rejected = await rejecting
     expect(rejected.status).toBe(503)
     expect(rejected.headers.get('retry-after')).toBe('1')
     expect(rejected.headers.get('connection')).toBe('close')
     expect(rejected.headers.get('content-type')).toBe('text/plain; charset=utf-8')
     expect(await rejected.text()).toBe('Service Unavailable: shutting down\n')
-    const live = await s.fetch('/healthz')
+    const live = await living
     expect([live.status, live.headers.get('connection')]).toEqual([200, 'close'])
     hold.resolve()
     expect(await (await held).text()).toBe('app')
-    await s.clock.advance(250)
     s.server.finish()
     const final = await report
     expect(final.requests).toMatchObject({ inFlightAtDrain: 1, rejected: 1, forced: 0 })
@@ -178,11 +182,12 @@ describe('FetchGate', () => {
     expect(s.controller.inFlight).toBe(1)
     const report = s.controller.shutdown('test')
     await reached(s.controller, 'draining')
-    const during = await s.fetch('/ok')
-    expect([await during.text(), during.headers.get('connection')]).toEqual(['app', 'close'])
+    const arriving = s.fetch('/ok')
     // The linger passes and the server is told to stop; the drain still waits for the body.
     await s.clock.advance(250)
     expect(s.server.calls).toEqual(['stop'])
+    const during = await arriving
+    expect([await during.text(), during.headers.get('connection')]).toEqual(['app', 'close'])
     s.server.finish()
     await s.clock.advance(0)
     expect(s.controller.state).toBe('draining')
@@ -190,6 +195,8 @@ describe('FetchGate', () => {
     expect(await streaming.text()).toBe('one;two')
     const final = await report
     expect(final.requests).toMatchObject({ inFlightAtDrain: 1, arrivedDuringShutdown: 1, completed: 2, forced: 0, aborted: 0 })
+    // The response sent during the drain went out with Connection: close: the runtime closed its connection after it.
+    expect(final.connections).toMatchObject({ closedAfterResponse: 1, forced: 0, byKind: { http1: 1 } })
     expect(s.controller.inFlight).toBe(0)
     expect(final.exitCode).toBe(0)
   })
@@ -197,14 +204,32 @@ describe('FetchGate', () => {
   it('counts a body the client stopped reading as aborted', async () => {
     const s = setup({}, () => new Response(new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) })))
     s.controller.ready()
-    void s.controller.shutdown('test')
     const response = await s.fetch('/stream')
+    void s.controller.shutdown('test')
     expect(s.controller.inFlight).toBe(1)
     await response.body!.cancel()
     expect(s.controller.inFlight).toBe(0)
     await s.clock.advance(250)
     s.server.finish()
     expect((await s.controller.shutdown()).requests).toMatchObject({ aborted: 1, completed: 0 })
+  })
+
+  it('holds a request that arrives during the linger until the server was told to stop, then serves it with Connection: close', async () => {
+    const served: string[] = []
+    const s = setup({}, (request) => {
+      served.push(new URL(request.url).pathname)
+      return new Response('app')
+    })
+    s.controller.ready()
+    void s.controller.shutdown('test')
+    await reached(s.controller, 'draining')
+    const pending = s.fetch('/ok')
+    await s.clock.advance(249)
+    expect([served, s.server.calls]).toEqual([[], []])
+    await s.clock.advance(1)
+    expect(s.server.calls).toEqual(['stop'])
+    const response = await pending
+    expect([served, response.headers.get('connection')]).toEqual([['/ok'], 'close'])
   })
 
   it('waits for the promise the server\'s stop() returned before the drain ends', async () => {
@@ -316,7 +341,9 @@ describe('FetchGate', () => {
     await s.fetch('/readyz', { headers: { 'user-agent': 'kube-probe/1.31' }, remoteAddress: '10.0.0.9' })
     void s.controller.shutdown('test')
     await reached(s.controller, 'leaving')
-    await s.fetch('/readyz', { headers: { 'user-agent': 'kube-probe/1.31' }, remoteAddress: '10.0.0.9' })
+    const answered = s.fetch('/readyz', { headers: { 'user-agent': 'kube-probe/1.31' }, remoteAddress: '10.0.0.9' })
+    await s.clock.advance(250)
+    await answered
     expect(decisions.find((d) => d.type === 'probe-answered')).toMatchObject({ type: 'probe-answered' })
   })
 

@@ -59,6 +59,13 @@ export class FetchGate {
   handle(request: Request, serve: (request: LastcallRequest) => FetchResult | PromiseLike<FetchResult>, remoteAddress?: string): Response | undefined | Promise<Response | undefined> {
     const url = pathOf(request.url)
     const record = this.#native.begin(request.method, url, request.headers, remoteAddress)
+    // The servers are about to stop: served right after (see `NativeDrain.held`).
+    const held = this.#native.held
+    if (held !== undefined) return held.then(() => this.#admit(request, url, record, serve))
+    return this.#admit(request, url, record, serve)
+  }
+
+  #admit(request: Request, url: string, record: NativeRequest, serve: (request: LastcallRequest) => FetchResult | PromiseLike<FetchResult>): Response | undefined | Promise<Response | undefined> {
     const probe = this.#probe(request, url)
     if (probe !== undefined) return probe.then((response) => this.#own(record, response))
     if (this.controller.shouldReject()) {
@@ -124,8 +131,11 @@ export class FetchGate {
 
   /** A response lastcall made itself (a probe's, a 503): a short body, written at once. */
   #own(record: NativeRequest, response: Response): Response {
+    if (this.#native.draining) {
+      response.headers.set('Connection', 'close')
+      record.closesConnection = true
+    }
     record.end('completed')
-    if (this.#native.draining) response.headers.set('Connection', 'close')
     return response
   }
 
@@ -137,11 +147,12 @@ export class FetchGate {
       return undefined
     }
     const body = response.body
+    record.closesConnection = this.#native.draining
     if (body === null) {
       record.end('completed')
-      return this.#native.draining ? closing(response, null) : response
+      return record.closesConnection ? closing(response, null) : response
     }
-    const init: ResponseInit = { status: response.status, statusText: response.statusText, headers: this.#native.draining ? closingHeaders(response.headers) : response.headers }
+    const init: ResponseInit = { status: response.status, statusText: response.statusText, headers: record.closesConnection ? closingHeaders(response.headers) : response.headers }
     return new Response(followed(body, record, this.controller.options.requestTimeoutMs), init)
   }
 }

@@ -82,6 +82,12 @@ export class NativeRequest {
    * signal aborted), to answer 503 or cut the body.
    */
   onTimeout: (() => void) | undefined
+  /**
+   * Its response carries `Connection: close` (set from the drain's start): the
+   * runtime closes the connection after it, which the report counts
+   * (HTTP/1.1; the connection itself is not visible to lastcall).
+   */
+  closesConnection = false
   #drain: NativeDrain | undefined
   readonly #timer: TimerHandle | undefined
   readonly #clock: Clock
@@ -124,6 +130,9 @@ export class NativeDrain {
   #forcing = false
   #lingerTimer: TimerHandle | undefined
   #terminateTimer: TimerHandle | undefined
+  /** While the servers linger before `stop()`: settles once they have been told to stop. */
+  #held: Promise<void> | undefined
+  #release: (() => void) | undefined
 
   constructor(deps: NativeDeps) {
     this.#deps = deps
@@ -142,6 +151,20 @@ export class NativeDrain {
   /** Whether the drain started: responses carry `Connection: close` from then on. */
   get draining(): boolean {
     return this.#draining
+  }
+
+  /**
+   * Between the drain's start and the servers' `stop()` (the linger, see
+   * `NativeServer.stopClosesIdle`): a promise that settles right after
+   * `stop()`. Requests arriving then wait for it before they are served, so
+   * that they are in flight when `stop()` runs (a runtime closes only the
+   * connections idle at that instant) and so that clients do not reconnect
+   * to a listener about to close: answered at once with `Connection: close`,
+   * a closed-loop client would open a new connection that `stop()` then
+   * resets before its request is read (measured on Bun: docs/runtimes.md).
+   */
+  get held(): Promise<void> | undefined {
+    return this.#held
   }
 
   /** Nothing in flight, no WebSocket open, and every server stopped and finished. */
@@ -197,6 +220,12 @@ export class NativeDrain {
       if (outcome === 'completed') this.#deps.requests.completed++
       else if (outcome === 'aborted') this.#deps.requests.aborted++
     }
+    if (request.closesConnection && this.#draining && !this.#forcing) {
+      const c = this.#deps.connections
+      c.byKind.http1++
+      if (outcome === 'aborted') c.closedByClient++
+      else c.closedAfterResponse++
+    }
     if (this.#draining) this.#deps.changed()
   }
 
@@ -234,9 +263,11 @@ export class NativeDrain {
     const lingering = this.#servers.filter((e) => e.server.stopClosesIdle !== false)
     for (const entry of this.#servers) if (!lingering.includes(entry)) this.#stop(entry)
     if (lingering.length > 0) {
+      this.#held = new Promise((resolve) => (this.#release = resolve))
       this.#lingerTimer = clock.setTimeout(() => {
         this.#lingerTimer = undefined
         for (const entry of this.#servers) this.#stop(entry)
+        this.#releaseHeld()
       }, options.lingerMs)
     }
   }
@@ -247,6 +278,7 @@ export class NativeDrain {
     this.#forcing = true
     this.#draining = true
     this.stop()
+    this.#releaseHeld()
     const { requests, connections } = this.#deps
     requests.forced += this.#requests.size
     this.#requests.clear()
@@ -265,6 +297,12 @@ export class NativeDrain {
         // A server that cannot be cut any further is gone as far as the drain can tell.
       }
     }
+  }
+
+  #releaseHeld(): void {
+    this.#held = undefined
+    this.#release?.()
+    this.#release = undefined
   }
 
   /** Clears the timers (the drain is over). */
