@@ -5,10 +5,11 @@
 // node:http facts each runtime has (facts.mjs). Bounded: every server is
 // killed after 10 s, every round ends by itself.
 //
-//   node bench/runtimes/run.mjs [--rounds 5] [--runtimes node20,node22,node24,node26,bun,deno,deno-serve] [--modes close,shutdown,lastcall]
+//   node bench/runtimes/run.mjs [--rounds 5] [--runtimes node20,node22,node24,node26,bun,deno,deno-serve,bun-serve] [--modes close,shutdown,stop,lastcall]
 //
 // `deno-serve` is Deno's native server (Deno.serve, deno-serve.js): its own
-// server.shutdown() beside @lastcall/deno's driver.
+// server.shutdown() beside @lastcall/deno's driver. `bun-serve` is Bun's
+// (Bun.serve, bun-serve.js): its own server.stop() beside @lastcall/bun's driver.
 //
 // Needs the built packages (`pnpm build`) and installs the pinned runtimes
 // with scripts/runtime.sh on first use.
@@ -23,14 +24,14 @@ import { parseArgs } from 'node:util'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const script = join(here, '..', '..', 'scripts', 'runtime.sh')
-const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno,deno-serve' }, modes: { type: 'string' } } })
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno,deno-serve,bun-serve' }, modes: { type: 'string' } } })
 const rounds = Number(opts.rounds)
 
 /** @param {string} name @returns {string[] | undefined} the command prefix, or undefined when it cannot run here */
 function prefix(name) {
   if (name === 'node20') return ['node'] // the machine's own Node (20 in CI)
   try {
-    const args = name.startsWith('node') ? ['node', name.slice(4)] : [name === 'deno-serve' ? 'deno' : name]
+    const args = name.startsWith('node') ? ['node', name.slice(4)] : [name.replace(/-serve$/, '')]
     const bin = execFileSync(script, args, { encoding: 'utf8' }).trim()
     return name.startsWith('deno') ? [bin, 'run', '-A'] : [bin]
   } catch {
@@ -41,7 +42,7 @@ function prefix(name) {
 /** Starts server.mjs; resolves with the child and its port. */
 async function start(cmd, mode) {
   const [bin, ...args] = cmd
-  const file = mode === 'shutdown' || cmd.native ? 'deno-serve.js' : 'server.mjs'
+  const file = cmd.native ?? 'server.mjs'
   const child = spawn(bin, [...args, join(here, file), '--mode', mode], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] })
   const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
   const exited = once(child, 'exit').then(([code, signal]) => (clearTimeout(killer), { code, signal, at: performance.now() }))
@@ -113,13 +114,15 @@ for (const name of opts.runtimes.split(',')) {
     continue
   }
   const version = execFileSync(cmd[0], ['--version'], { encoding: 'utf8' }).split('\n')[0]
-  const native = name === 'deno-serve'
-  cmd.native = native
+  const native = name.endsWith('-serve')
+  if (native) cmd.native = `${name}.js`
   if (!native) {
     const facts = execFileSync(cmd[0], [...cmd.slice(1), join(here, 'facts.mjs')], { encoding: 'utf8', cwd: here }).trim()
     console.log(`${name} (${version}): ${facts}`)
   }
-  for (const mode of native ? ['shutdown', 'lastcall'] : ['close', 'lastcall']) {
+  // `stop-at-once` (bun-serve only) runs when --modes names it.
+  const experiments = name === 'bun-serve' && opts.modes?.split(',').includes('stop-at-once') ? ['stop-at-once'] : []
+  for (const mode of native ? [name === 'bun-serve' ? 'stop' : 'shutdown', 'lastcall', ...experiments] : ['close', 'lastcall']) {
     if (opts.modes !== undefined && !opts.modes.split(',').includes(mode)) continue
     const results = []
     for (let r = 0; r < rounds; r++) results.push(await hammerRound(cmd, mode))
@@ -135,4 +138,4 @@ for (const name of opts.runtimes.split(',')) {
 }
 console.log(`\n| Runtime | Stopped by | Requests | Resets on a reused socket (rounds with one, of ${rounds}) | Other errors | Exit code | SIGTERM → exit (median) | A client that never sent a request: SIGTERM → exit |`)
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
-for (const r of rows) console.log(`| ${r.runtime} | ${r.mode === 'close' ? "its own server.close()" : r.mode === 'shutdown' ? 'its own server.shutdown()' : 'lastcall'} | ${r.requests} | ${r.resets} (${r.roundsWithReset}) | ${r.freshErrors} | ${r.exitCodes} | ${r.exitMs} ms | ${r.silentExit} |`)
+for (const r of rows) console.log(`| ${r.runtime} | ${r.mode === 'close' ? "its own server.close()" : r.mode === 'shutdown' ? 'its own server.shutdown()' : r.mode === 'stop' ? 'its own server.stop()' : r.mode === 'stop-at-once' ? 'lastcall, stop(false) at the drain (no linger)' : 'lastcall'} | ${r.requests} | ${r.resets} (${r.roundsWithReset}) | ${r.freshErrors} | ${r.exitCodes} | ${r.exitMs} ms | ${r.silentExit} |`)
