@@ -221,7 +221,15 @@ for (const framework of frameworks) {
   const perProcess = Object.fromEntries(variants.map((v) => [v, []]))
   for (let p = 0; p < processes; p++) {
     for (const variant of variants) {
-      const { samples: s, raw } = await measure(framework, variant, p + 1)
+      let measured
+      try {
+        measured = await measure(framework, variant, p + 1)
+      } catch (error) {
+        // A server that died under valgrind (seen once at load 60) costs its process's samples, not the whole run.
+        console.error(`[instructions] ${framework} ${variant} process ${p + 1} failed, left out: ${error.message}`)
+        continue
+      }
+      const { samples: s, raw } = measured
       samples[variant].push(...s)
       withCompiler[variant].push(...raw)
       perProcess[variant].push(median(s))
