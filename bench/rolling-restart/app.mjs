@@ -153,6 +153,43 @@ export function nestController(nest, { readyz = false } = {}) {
 }
 
 /**
+ * The same routes as a fetch handler (a web `Request` in, a `Response` out),
+ * for the `Deno.serve` variants.
+ * @param {{ isReady?: () => boolean }} [deps]
+ * @returns {(request: Request) => Promise<Response>}
+ */
+export function fetchApp({ isReady = () => true } = {}) {
+  const text = (status, body) => new Response(body, { status, headers: { 'Content-Type': 'text/plain' } })
+  return async (request) => {
+    const url = new URL(request.url)
+    const path = url.pathname + url.search
+    if (url.pathname === '/fast') return text(200, 'fast\n')
+    if (url.pathname === '/slow') {
+      const ms = slowMs(path)
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return text(200, `slow ${ms}\n`)
+    }
+    if (url.pathname === '/stream') {
+      const ms = streamMs(path)
+      const encoder = new TextEncoder()
+      const body = new globalThis.ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode('early;'))
+          setTimeout(() => {
+            controller.enqueue(encoder.encode('late\n'))
+            controller.close()
+          }, ms)
+        },
+      })
+      return new Response(body, { headers: { 'Content-Type': 'text/plain' } })
+    }
+    if (url.pathname === '/orders' && request.method === 'POST') return text(201, `{"received":${(await request.arrayBuffer()).byteLength}}\n`)
+    if (url.pathname === '/readyz') return isReady() ? text(200, 'ready\n') : text(503, 'not ready\n')
+    return text(404, 'not found\n')
+  }
+}
+
+/**
  * lastcall's options for a variant: the library's defaults, except the logger
  * (off) and `--readiness-delay-ms N` (a fixed delay) when given.
  * @returns {{ logger: false, readinessDelayMs?: number }}

@@ -28,7 +28,8 @@ const root = resolve(here, '..', '..')
 /**
  * The server variants. A variant is one small file in variants/ that serves
  * app.mjs's routes and prints `LISTENING <port>`; arguments pick its options.
- * @type {Record<string, { file: string, args?: string[], about: string }>}
+ * `deno`: the variant serves with Deno.serve, so it runs with `--runtime deno` only.
+ * @type {Record<string, { file: string, args?: string[], deno?: boolean, about: string }>}
  */
 const VARIANTS = {
   lastcall: { file: 'lastcall.mjs', about: 'lastcall core, library defaults' },
@@ -50,6 +51,8 @@ const VARIANTS = {
   'hono-server-close': { file: 'hono-server-close.mjs', about: "@hono/node-server's README: server.close() on SIGTERM, exit when it calls back" },
   'nestjs-shutdown-hooks': { file: 'nestjs-shutdown-hooks.mjs', about: "NestJS 12's app.enableShutdownHooks() alone (Express platform)" },
   'nestjs-return-503': { file: 'nestjs-shutdown-hooks.mjs', args: ['--return-503'], about: "NestJS 12's app.enableShutdownHooks() with return503OnClosing (Express platform)" },
+  'lastcall-deno-serve': { file: 'lastcall-deno-serve.mjs', deno: true, about: '@lastcall/deno defaults on Deno.serve (--runtime deno only)' },
+  'deno-serve-shutdown': { file: 'deno-serve-shutdown.mjs', deno: true, about: "Deno.serve's own server.shutdown() on SIGTERM, exit when it resolves (--runtime deno only)" },
 }
 /** lastcall with its defaults, core and each adapter: the ones with the zero-failure target. */
 const LASTCALL = ['lastcall', 'lastcall-express', 'lastcall-koa', 'lastcall-fastify', 'lastcall-hono', 'lastcall-nestjs']
@@ -129,6 +132,8 @@ function list(name, raw, allowed, fallback) {
 /** @typedef {{ variant: string, load: keyof typeof LOADS, repeat: number, timings: (keyof typeof TIMINGS)[], orders: (keyof typeof ORDERS)[] }} Group */
 /** @type {Group[]} */
 const plan = []
+/** The variants this runtime can run: Deno.serve's only on Deno. @param {string} v */
+const runnable = (v) => VARIANTS[v]?.deno !== true || opts.runtime === 'deno'
 const allTimings = /** @type {(keyof typeof TIMINGS)[]} */ (Object.keys(TIMINGS))
 const allOrders = /** @type {(keyof typeof ORDERS)[]} */ (Object.keys(ORDERS))
 if (opts.full) {
@@ -136,11 +141,11 @@ if (opts.full) {
   // --repeat times (3 unless given), everything else once, then sparse traffic.
   const repeat = positiveInt('repeat', opts.repeat, 3)
   for (const variant of LASTCALL) plan.push({ variant, load: 'busy', repeat, timings: allTimings, orders: allOrders })
-  for (const variant of Object.keys(VARIANTS)) if (!LASTCALL.includes(variant)) plan.push({ variant, load: 'busy', repeat: 1, timings: allTimings, orders: allOrders })
+  for (const variant of Object.keys(VARIANTS).filter(runnable)) if (!LASTCALL.includes(variant)) plan.push({ variant, load: 'busy', repeat: 1, timings: allTimings, orders: allOrders })
   for (const variant of ['lastcall', ...DELAYS]) plan.push({ variant, load: 'sparse', repeat: 1, timings: ['default'], orders: allOrders })
 } else {
   const load = /** @type {keyof typeof LOADS} */ (list('load', opts.load, /** @type {(keyof typeof LOADS)[]} */ (Object.keys(LOADS)), ['busy'])[0])
-  const names = opts.variants ? opts.variants.split(',') : load === 'sparse' ? ['lastcall', ...DELAYS] : Object.keys(VARIANTS)
+  const names = opts.variants ? opts.variants.split(',') : load === 'sparse' ? ['lastcall', ...DELAYS] : Object.keys(VARIANTS).filter(runnable)
   // --quick: fast checks (default checks under sparse load) and one order only.
   const timings = list('timings', opts.timings, allTimings, opts.quick || load === 'sparse' ? [load === 'sparse' ? 'default' : 'fast'] : allTimings)
   const orders = list('orders', opts.orders, allOrders, opts.quick ? ['same-port'] : allOrders)
@@ -148,6 +153,7 @@ if (opts.full) {
   for (const variant of names) plan.push({ variant, load, repeat, timings, orders })
 }
 for (const g of plan) if (!VARIANTS[g.variant]) throw new Error(`unknown variant "${g.variant}"; known: ${Object.keys(VARIANTS).join(', ')}`)
+for (const g of plan) if (!runnable(g.variant)) throw new Error(`variant "${g.variant}" serves with Deno.serve: run it with --runtime deno`)
 const connectionsArg = opts.connections === undefined ? undefined : positiveInt('connections', opts.connections, 1)
 
 /** Every process this run started, killed by pid on the way out. */
@@ -461,7 +467,7 @@ const machine = versions()
 // packages (snapshot.mjs): a rebuild elsewhere during the run changes nothing.
 const frozenDir = mkdtempSync(join(tmpdir(), 'lastcall-bench-code-'))
 process.on('exit', () => rmSync(frozenDir, { recursive: true, force: true }))
-const frozen = await snapshot({ root, packages: ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs'], dir: frozenDir })
+const frozen = await snapshot({ root, packages: ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs', 'deno'], dir: frozenDir })
 
 const total = plan.reduce((n, g) => n + g.repeat * g.timings.length * g.orders.length, 0)
 console.error(`[bench] ${machine.haproxy}; node ${machine.node}; ${machine.cpus} cpus; ${total} scenarios: ${plan.map((g) => `${g.variant}${g.load === 'sparse' ? ' (sparse)' : ''}${g.repeat > 1 ? ` x${g.repeat}` : ''}`).join(', ')}`)
