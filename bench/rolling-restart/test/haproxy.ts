@@ -69,15 +69,16 @@ function runtimeMissing(runtime: 'bun' | 'deno'): string | undefined {
 
 /**
  * The rolling restart with the instances on Bun or Deno (`node:http` and
- * @lastcall/core, the `lastcall` variant): one quick run, fast checks, the
+ * @lastcall/core, the `lastcall` variant, or another: `lastcall-deno-serve`
+ * is Deno.serve under @lastcall/deno): one quick run, fast checks, the
  * same-port order, 32 keep-alive clients. Not a file of the Node majors' CI
  * runs (they leave out *.bun and *.deno test files): it runs once, on Node 20.
  */
-export function rollingRestartOn(runtime: 'bun' | 'deno'): void {
+export function rollingRestartOn(runtime: 'bun' | 'deno', variant = 'lastcall'): void {
   const missing = haproxyMissing() ?? runtimeMissing(runtime)
-  describe.skipIf(missing !== undefined)(`rolling restart behind HAProxy, instances on ${runtime}${missing ? ` [SKIPPED: ${missing}]` : ''}`, () => {
+  describe.skipIf(missing !== undefined)(`rolling restart behind HAProxy, instances on ${runtime}${variant === 'lastcall' ? '' : ` (${variant})`}${missing ? ` [SKIPPED: ${missing}]` : ''}`, () => {
     it('fails no request: each instance taken out by HAProxy before it stops listening, exit 0', async () => {
-      const results = await bench(['--variants', 'lastcall', '--quick', '--runtime', runtime, '--connections', '32'])
+      const results = await bench(['--variants', variant, '--quick', '--runtime', runtime, '--connections', '32'])
       expect(results.map((r) => `${r.timing}/${r.order}`)).toEqual(['fast/same-port'])
       const [r] = results
       expectNoneFailed(r!, 500)

@@ -1,6 +1,6 @@
 import { LastcallOptionError, ShutdownController, type ShutdownOptions } from '@lastcall/core'
 import { FetchGate, type FetchResult, type LastcallRequest, type NativeServer } from '@lastcall/core/adapter'
-import { denoGlobal, type DenoHttpServer, type DenoNamespace, type DenoServeHandlerInfo, type DenoServeOptions, type DenoWebSocket } from './deno.js'
+import { denoGlobal, type DenoHttpServer, type DenoNamespace, type DenoServeHandlerInfo, type DenoServeOptions, type DenoUpgrade } from './deno.js'
 import { NotDenoError } from './errors.js'
 import { denoHost } from './process/signals.js'
 
@@ -8,7 +8,10 @@ import { denoHost } from './process/signals.js'
 export type DenoHandler = (request: LastcallRequest, info: DenoServeHandlerInfo) => FetchResult | Promise<FetchResult>
 
 /** The options of `Deno.serve`, passed on untouched, with the handler as `handler` (its `Deno.serve({ handler })` form). */
-export type DenoServeOptionsWithHandler = DenoServeOptions & { handler: DenoHandler }
+export interface DenoServeOptionsWithHandler extends DenoServeOptions {
+  /** The application's handler. */
+  handler: DenoHandler
+}
 
 /** The options of `gracefulShutdown()`: the same as `createShutdown()` in @lastcall/core. */
 export type DenoShutdownOptions = ShutdownOptions
@@ -104,7 +107,7 @@ export class DenoShutdown extends ShutdownController {
    * without it are closed by Deno's own `shutdown()` (also 1001), after
    * `idleLingerMs`, uncounted.
    */
-  upgradeWebSocket(request: Request, options?: object): { socket: DenoWebSocket; response: Response } {
+  upgradeWebSocket(request: Request, options?: object): DenoUpgrade {
     const upgraded = requireDeno('upgradeWebSocket()').upgradeWebSocket(request, options)
     const { socket } = upgraded
     socket.addEventListener('open', () => this.#gate.webSocketOpened(socket), { once: true })

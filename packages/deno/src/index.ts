@@ -1,6 +1,6 @@
 export { gracefulShutdown, DenoShutdown } from './gracefulShutdown.js'
 export type { DenoHandler, DenoServeOptionsWithHandler, DenoShutdownOptions } from './gracefulShutdown.js'
-export type { DenoHttpServer, DenoServeHandler, DenoServeHandlerInfo, DenoServeOptions, DenoWebSocket } from './deno.js'
+export type { DenoHttpServer, DenoNetAddr, DenoServeHandler, DenoServeHandlerInfo, DenoServeOptions, DenoUpgrade, DenoWebSocket } from './deno.js'
 export { createShutdown } from './createShutdown.js'
 export { denoHost } from './process/signals.js'
 export { NotDenoError } from './errors.js'

@@ -1,0 +1,3 @@
+import { rollingRestartOn } from './haproxy.js'
+
+rollingRestartOn('deno', 'lastcall-deno-serve')
