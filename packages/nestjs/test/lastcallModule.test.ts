@@ -62,6 +62,33 @@ describe('LastcallModule', () => {
     })
   }
 
+  for (const platform of ['express', 'fastify'] as const) {
+    it(`${platform}: a provider registers cleanup with LastcallService.onShutdown; it runs in its phase, after Nest's own hooks, and is reported`, async () => {
+      const order: string[] = []
+      class Database {
+        constructor(lastcall: LastcallService) {
+          lastcall.onShutdown('db', () => void order.push('db.end'), { phase: 'stores' })
+        }
+        onModuleDestroy(): void {
+          order.push('onModuleDestroy')
+        }
+      }
+      class AppModule {}
+      Reflect.decorate([Module({ imports: [LastcallModule.forRoot(quiet)], providers: [{ provide: Database, useFactory: (l: LastcallService) => new Database(l), inject: [LastcallService] }] })], AppModule)
+      const app = enableLastcall(await NestFactory.create(AppModule, platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false }))
+      app.get(Database)
+      await listen(app)
+      const report = await app.get(LastcallService).shutdown('test')
+      expect(order).toEqual(['onModuleDestroy', 'db.end'])
+      // The report lists hooks as registered; `order` shows how they ran.
+      expect(report.hooks.map((h) => [h.name, h.phase, h.outcome]).sort()).toEqual([
+        ['db', 'stores', 'ok'],
+        ['nest.close', 'default', 'ok'],
+      ])
+      expect(report.exitCode).toBe(0)
+    })
+  }
+
   it('forRootAsync takes its options from a factory with injected providers', async () => {
     class Config {
       readonly drainTimeoutMs = 1234
