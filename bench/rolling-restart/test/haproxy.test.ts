@@ -3,8 +3,9 @@
  * package; .ci/run installs it): a rolling restart of three lastcall instances
  * under keep-alive load, with HAProxy's default check timing and with fast
  * checks, both replacement orders. It runs the benchmark script itself, for
- * the `lastcall` variant only (the library's defaults). The second test is
- * issue 10's sparse traffic (8 clients, one request every 2-3 s each).
+ * the `lastcall` variant (the library's defaults); then the Hono and NestJS
+ * adapters' defaults, one quick scenario each. The last test is issue 10's
+ * sparse traffic (8 clients, one request every 2-3 s each).
  */
 import { describe, expect, it } from 'vitest'
 import { bench, expectNoneFailed, haproxyMissing } from './haproxy.js'
@@ -31,6 +32,23 @@ describe.skipIf(missing !== undefined)(`rolling restart behind HAProxy${missing 
     const delays = (timing: string) => results.filter((r) => r.timing === timing).flatMap((r) => r.reports.map((x) => x.readinessDelay.durationMs))
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     expect(median(delays('fast'))).toBeLessThan(median(delays('default')))
+  })
+
+  it('fails no request with @lastcall/hono and @lastcall/nestjs defaults (one quick run each: fast checks, same-port order)', async () => {
+    const results = await bench(['--variants', 'lastcall-hono,lastcall-nestjs', '--quick', '--connections', '32'])
+    expect(results.map((r) => `${r.variant}/${r.timing}/${r.order}`)).toEqual(['lastcall-hono/fast/same-port', 'lastcall-nestjs/fast/same-port'])
+    for (const r of results) {
+      expect(r.requests, r.variant).toBeGreaterThan(1000)
+      expect(r.failed, r.variant).toBe(0)
+      expect(r.exits, r.variant).toHaveLength(3)
+      for (const exit of r.exits) {
+        expect(exit.code, r.variant).toBe(0)
+        // HAProxy marked it down before it stopped listening.
+        expect(exit.sigtermToDownMs, r.variant).not.toBeNull()
+        expect(exit.sigtermToDownMs!, r.variant).toBeLessThan(exit.sigtermToExitMs)
+      }
+      for (const report of r.reports) expect(report.readinessDelay.rule, r.variant).toBe('quiet')
+    }
   })
 
   it('fails no request under sparse traffic (a request every 2-3 s per client) with the defaults and HAProxy default checks', async () => {

@@ -36,7 +36,7 @@ export async function bench(args: string[]): Promise<Result[]> {
   }
 }
 
-export interface Result { load: 'busy' | 'sparse'; timing: 'default' | 'fast'; order: string; requests: number; failed: number; outcomes?: unknown; firstFailures?: unknown; failedBeforeFirstSigterm?: number; exits: Exit[]; reports: Array<{ exitCode: number; readinessDelay: { durationMs: number; rule: string } }> }
+export interface Result { variant: string; load: 'busy' | 'sparse'; timing: 'default' | 'fast'; order: string; requests: number; failed: number; outcomes?: unknown; firstFailures?: unknown; failedBeforeFirstSigterm?: number; exits: Exit[]; reports: Array<{ exitCode: number; readinessDelay: { durationMs: number; rule: string } }> }
 
 /**
  * One run of three instances replaced in turn: more than `minRequests`, none
