@@ -144,7 +144,7 @@ describe('gracefulShutdown over HTTP/2 (@hono/node-server)', () => {
       )
       const [rejected, readiness, liveness] = (await inDrain) as [H2Reply, H2Reply, H2Reply]
 
-      expect(rejected).toMatchObject({ status: 503, body: 'Service Unavailable', headers: { 'retry-after': '1' } })
+      expect(rejected).toMatchObject({ status: 503, body: 'Service Unavailable: shutting down\n', headers: { 'retry-after': '1' } })
       expect(rejected.headers['content-type']).toMatch(/^text\/plain/)
       for (const header of CONNECTION_SPECIFIC) expect(rejected.headers[header], header).toBeUndefined()
       expect(unavailable).toHaveLength(1)

@@ -450,6 +450,8 @@ export function runConformance(adapter: AdapterUnderTest, conformance: Conforman
           env: { ...process.env, LASTCALL_FIXTURE: JSON.stringify({ options: { drainTimeoutMs: 5000, readinessDelayMs: 0 } }) },
           slowPath: '/slow?ms=400',
           hold: 4,
+          // A Nest fixture under tsx needs up to ~10 s to answer /readyz on a busy shared machine (drainChild's default bound).
+          startupTimeoutMs: 30_000,
         })
         expect(result.requests.map((r) => r.kind)).toEqual(['completed', 'completed', 'completed', 'completed'])
         expect(result.requests.every((r) => r.status === 200 && r.connectionClose)).toBe(true)
