@@ -110,10 +110,6 @@ export function denoServeAdapter(): AdapterUnderTest {
       'serves a request on an open connection with Connection: close by default': HELD_PAST_DEADLINE,
       'rejects with 503, Retry-After and Connection: close under whileDraining "reject", counted, probes still answering': HELD_PAST_DEADLINE,
     },
-    unreliable: {
-      'lets keep-alive clients (http.Agent and fetch) hammer through the drain without a reset on a reused socket':
-        "failed in 6 of 7 runs on 2026-11-30: clients that got Connection: close reconnect while Deno.serve still listens, and shutdown() resets a fresh connection whose request Deno has not read yet (or, now and then, a fetch connection idle for the whole idleLingerMs); no reset on a socket reused during the linger. bench/runtimes/run.mjs --runtimes deno-serve measures it",
-    },
     expectRejectedBody(body, contentType) {
       expect(contentType).toMatch(/^text\/plain/)
       expect(body).toBe('Service Unavailable: shutting down\n')
