@@ -26,7 +26,10 @@ export interface NativeServer {
   stop(): unknown
   /**
    * The drain deadline: cuts every connection still open. Bun:
-   * `server.stop(true)`; Deno: abort the `signal` given to `Deno.serve`.
+   * `server.stop(true)`; Deno: abort the `signal` given to `Deno.serve` only
+   * if `shutdown()` has not run (after it, the abort throws inside Deno 2.9
+   * and ends the process), else answer each running handler with a body
+   * that fails at once (`@lastcall/deno`; docs/runtimes.md).
    */
   force(): unknown
   /**
