@@ -8,7 +8,12 @@
 // report. Then the release dry run: `changeset version` on a scratch copy and
 // `pnpm publish --dry-run` for each package. Writes its results in vitest's JSON shape (for scripts/test-summary.mjs).
 //
-//   node scripts/consumers.mjs [--json <file>] [--keep]
+//   node scripts/consumers.mjs [--json <file>] [--keep] [--projects esm,cjs,ts] [--no-release]
+//
+// --projects picks the project shapes (all three by default); --no-release
+// skips the release dry run. .ci/run runs everything on Node 20 and
+// `--projects esm,cjs --no-release` on every other major, each with that
+// major's node and npm first on PATH (the apps run on process.execPath).
 //
 // Needs `pnpm run build` first and the npm registry. One npm install per
 // project, all from npm's shared cache when it can (--prefer-offline).
@@ -29,6 +34,10 @@ const root = join(fileURLToPath(import.meta.url), '..', '..')
 const args = process.argv.slice(2)
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined
 const keep = args.includes('--keep')
+const only = args.includes('--projects') ? args[args.indexOf('--projects') + 1].split(',') : undefined
+const release = !args.includes('--no-release')
+/** Every suite name says which Node ran it, since .ci/run runs this once per major. */
+const nodeMajor = `node ${process.versions.node.split('.')[0]}`
 const started = Date.now()
 const work = mkdtempSync(join(tmpdir(), 'lastcall-consumers-'))
 
@@ -64,7 +73,7 @@ mkdirSync(packDir)
 const packages = publishedPackages()
 /** package name → tarball path */
 const tarballs = {}
-await Promise.all(packages.map(({ dir, pkg }) => test('pack', `${pkg.name}: pnpm pack, and the tarball holds what it should`, async () => {
+await Promise.all(packages.map(({ dir, pkg }) => test(`pack (${nodeMajor})`, `${pkg.name}: pnpm pack, and the tarball holds what it should`, async () => {
     const { stdout: packOut } = await run('pnpm', ['pack', '--pack-destination', packDir], { cwd: dir })
     const file = packOut.trim().split('\n').at(-1)
     assert(file && file.endsWith('.tgz') && existsSync(file), `pnpm pack printed no tarball: ${packOut}`)
@@ -77,6 +86,10 @@ await Promise.all(packages.map(({ dir, pkg }) => test('pack', `${pkg.name}: pnpm
     assert(has.has('README.md'), 'no README.md in the tarball')
     const { stdout: manifestText } = await run('tar', ['xzf', tarballs[pkg.name], '-O', 'package/package.json'])
     const manifest = JSON.parse(manifestText)
+    // Where npm's page links: the repository (with this package's folder), the homepage and the issue tracker.
+    const rel = dir.slice(root.length + 1)
+    assert(manifest.repository?.url && manifest.repository.directory === rel, `repository ${JSON.stringify(manifest.repository)}: needs url and directory "${rel}"`)
+    assert(typeof manifest.homepage === 'string' && manifest.bugs?.url, `homepage ${JSON.stringify(manifest.homepage)}, bugs ${JSON.stringify(manifest.bugs)}`)
     const workspaceRanges = Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies }).filter(([, range]) => String(range).startsWith('workspace:'))
     assert(workspaceRanges.length === 0, `workspace: ranges left in the packed package.json: ${workspaceRanges.map(([n, r]) => `${n}@${r}`).join(', ')}`)
     // Every file exports, main, module, types and bin point at is in the tarball.
@@ -365,7 +378,7 @@ const npmCache = process.env.npm_config_cache // undefined: npm's own shared cac
 async function prepare(project) {
   const dir = join(work, project.dir)
   mkdirSync(dir, { recursive: true })
-  const suite = `consumers: ${project.name}`
+  const suite = `consumers (${nodeMajor}): ${project.name}`
   if (!packed) {
     record(suite, 'npm install of the packed tarballs', new Error('not run: a package could not be packed'))
     return undefined
@@ -401,12 +414,13 @@ async function prepare(project) {
 }
 
 // Installs and builds side by side (mostly waiting on the network); the apps one after another, so their timing is their own.
-const prepared = await Promise.all(PROJECTS.map(prepare))
-for (const [i, project] of PROJECTS.entries()) {
+const chosen = PROJECTS.filter((project) => !only || only.includes(project.dir))
+const prepared = await Promise.all(chosen.map(prepare))
+for (const [i, project] of chosen.entries()) {
   const versions = prepared[i]
   if (versions === undefined) continue
   const dir = join(work, project.dir)
-  const suite = `consumers: ${project.name}`
+  const suite = `consumers (${nodeMajor}): ${project.name}`
   for (const { fw, file, label, skip, check } of project.runs) {
     const name = `${fw}${label ? ` (${label})` : ''}: a request in flight at SIGTERM completes, exit 0, a clean report [${versions}]`
     if (skip) record(suite, name, undefined, skip)
@@ -419,7 +433,7 @@ for (const [i, project] of PROJECTS.entries()) {
 
 // `changeset version` on a scratch copy of the workspace's manifests and changesets (nothing here is changed):
 // every pending changeset must apply, bump the packages it names and reach their CHANGELOG.
-await test('release', 'changeset version applies every pending changeset (on a scratch copy)', async () => {
+if (release) await test('release', 'changeset version applies every pending changeset (on a scratch copy)', async () => {
   const scratch = join(work, 'changeset-version')
   const { stdout: tracked } = await run('git', ['ls-files', '-z', '--', '.changeset', 'pnpm-workspace.yaml', ':(glob)**/package.json', ':(glob)**/CHANGELOG.md'], { cwd: root })
   for (const file of tracked.split('\0').filter(Boolean)) {
@@ -441,7 +455,7 @@ await test('release', 'changeset version applies every pending changeset (on a s
 })
 
 // `pnpm publish --dry-run` for every published package: packs with pnpm's publish path and stops before the upload.
-await Promise.all(packages.map(({ dir, pkg }) => test('release', `${pkg.name}: pnpm publish --dry-run`, async () => {
+if (release) await Promise.all(packages.map(({ dir, pkg }) => test('release', `${pkg.name}: pnpm publish --dry-run`, async () => {
   const { stdout, stderr } = await run('pnpm', ['publish', '--dry-run', '--no-git-checks'], { cwd: dir })
   assert(`${stdout}${stderr}`.includes(`${pkg.name}@${pkg.version}`), `no "${pkg.name}@${pkg.version}" in its output:\n${stdout}${stderr}`)
 })))
