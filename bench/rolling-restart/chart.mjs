@@ -209,7 +209,7 @@ export function renderShutdownTimeline(data) {
       out.push(`<text x="${(x(t) + 3).toFixed(1)}" y="${top + 11}" fill="${m.color}">${m.label}</text>`)
     }
     out.push(`<text x="${LEFT - 6}" y="${top + 34}" text-anchor="end" fill="#4a4">${maxOk}</text>`)
-    out.push(`<text x="${LEFT - 6}" y="${top + 48}" text-anchor="end" fill="#d62728">${[...bad, ...refused].some((n) => n > 0) ? maxBad : ''}</text>`)
+    out.push(`<text x="${LEFT - 6}" y="${top + 48}" text-anchor="end" fill="${bad.some((n) => n > 0) ? '#d62728' : '#999'}">${[...bad, ...refused].some((n) => n > 0) ? maxBad : ''}</text>`)
     for (let s = 0; s * 1000 <= span; s++) out.push(`<text x="${x(s * 1000).toFixed(1)}" y="${base + 13}" text-anchor="middle" fill="#777">${s}s</text>`)
   })
   const ly = height - 14
