@@ -3,7 +3,7 @@
 // tarballs with npm into fresh projects outside the workspace (ESM with the
 // newest framework versions, CommonJS with the lowest versions the peer
 // ranges allow, TypeScript typechecked and built with moduleResolution node16
-// and bundler), then starts an Express, a Koa and a Fastify app in each, sends
+// and bundler), then starts an Express, a Koa, a Fastify and a Hono app in each, sends
 // a real SIGTERM with a request in flight and checks the exit code and the
 // report. Then the release dry run: `changeset version` on a scratch copy and
 // `pnpm publish --dry-run` for each package. Writes its results in vitest's JSON shape (for scripts/test-summary.mjs).
@@ -177,6 +177,24 @@ app.shutdown.on('closed', (report: ShutdownReport) => console.log('REPORT ' + JS
 await app.listen({ port: 0, host: '127.0.0.1' })
 console.log('listening on ' + (app.server.address() as AddressInfo).port)
 `,
+  hono: `import { Hono } from 'hono'
+import { serve } from '@hono/node-server'
+import { gracefulShutdown, type ShutdownReport } from '@lastcall/hono'
+import type { AddressInfo } from 'node:net'
+const app = new Hono()
+const shutdown = gracefulShutdown()
+app.use(shutdown)
+app.get('/', (c) => c.text('hello\\n'))
+app.get('/slow', async (c) => {
+  console.log('slow started')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const signal: AbortSignal = c.var.lastcall.signal
+  return c.text(signal instanceof AbortSignal ? 'slow\\n' : 'no signal\\n')
+})
+shutdown.on('closed', (report: ShutdownReport) => console.log('REPORT ' + JSON.stringify(report)))
+const server = shutdown.attach(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }))
+server.on('listening', () => console.log('listening on ' + (server.address() as AddressInfo).port))
+`,
 }
 
 /** Express with a pg pool closed by @lastcall/resources in the stores phase; /slow holds a query. Runs when LASTCALL_PG_URL is set (scripts/services.sh). */
@@ -245,7 +263,7 @@ const tsconfig = (module, moduleResolution, outDir) => ({
 
 /** The peer ranges the packages declare, read from their package.json so the test follows them. */
 const peer = (dir, name) => readJson(join(root, 'packages', dir, 'package.json')).peerDependencies[name]
-const RANGES = { express: peer('express', 'express'), koa: peer('koa', 'koa'), fastify: peer('fastify', 'fastify'), pg: peer('resources', 'pg') }
+const RANGES = { express: peer('express', 'express'), koa: peer('koa', 'koa'), fastify: peer('fastify', 'fastify'), hono: peer('hono', 'hono'), '@hono/node-server': peer('hono', '@hono/node-server'), pg: peer('resources', 'pg') }
 /** The bottom of a range: its first version (`^4.21.0 || ^5.0.0` → 4.21.0, `>=8.0.3` → 8.0.3). */
 const lowest = (range) => /\d+\.\d+\.\d+/.exec(range)[0]
 const LOWEST = Object.fromEntries(Object.entries(RANGES).map(([name, range]) => [name, lowest(range)]))
@@ -276,7 +294,7 @@ const PROJECTS = [
     name: 'typescript (newest frameworks)',
     dir: 'ts',
     type: 'module',
-    deps: { express: RANGES.express, koa: RANGES.koa, fastify: RANGES.fastify, typescript: readJson(join(root, 'package.json')).devDependencies.typescript, '@types/node': '^20.19.0', '@types/express': '^5', '@types/koa': peer('koa', '@types/koa') },
+    deps: { express: RANGES.express, koa: RANGES.koa, fastify: RANGES.fastify, hono: RANGES.hono, '@hono/node-server': RANGES['@hono/node-server'], typescript: readJson(join(root, 'package.json')).devDependencies.typescript, '@types/node': '^20.19.0', '@types/express': '^5', '@types/koa': peer('koa', '@types/koa') },
     files: {
       ...Object.fromEntries(Object.entries(APPS).map(([fw, source]) => [`src/${fw}.ts`, source])),
       'tsconfig.node16.json': JSON.stringify(tsconfig('node16', 'node16', 'out-node16'), null, 2),
@@ -410,7 +428,7 @@ async function prepare(project) {
     })
   }
   await Promise.all((project.build ?? []).map(([label, config]) => test(suite, `tsc typechecks and builds with ${label}`, () => typecheck(dir, config))))
-  return [...Object.keys(APPS), 'pg'].filter((name) => existsSync(join(dir, 'node_modules', name))).map((fw) => `${fw} ${readJson(join(dir, 'node_modules', fw, 'package.json')).version}`).join(', ')
+  return [...Object.keys(APPS), '@hono/node-server', 'pg'].filter((name) => existsSync(join(dir, 'node_modules', name))).map((fw) => `${fw} ${readJson(join(dir, 'node_modules', fw, 'package.json')).version}`).join(', ')
 }
 
 // Installs and builds side by side (mostly waiting on the network); the apps one after another, so their timing is their own.
