@@ -73,6 +73,7 @@ const app = await Application.bootstrapWithPlugins({
 const baselineFile = join(root, 'scripts', 'api-undocumented.txt')
 const baseline = new Set(existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8').split('\n').filter((line) => line && !line.startsWith('#')) : [])
 const undocumented = new Set()
+const specifiers = entries.map((e) => e.specifier)
 const other = []
 const log = app.logger.log.bind(app.logger)
 app.logger.log = (message, level) => {
@@ -80,9 +81,14 @@ app.logger.log = (message, level) => {
   const text = String(message).replace(/\x1b\[[0-9;]*m/g, '').replace(/^\[\w+\] /, '')
   const missing = / (\([A-Za-z]+\)), defined in (\S+), does not have any documentation$/.exec(text)
   if (missing && level >= LogLevel.Warn) {
-    // `@lastcall/core.ShutdownOptions.exit (Property)`: the reflection's name and kind, without the file (a move is not a change).
-    undocumented.add(`${text.slice(0, missing.index)} ${missing[1]}`)
-    if (!baseline.has(`${text.slice(0, missing.index)} ${missing[1]}`) && !update) log(message, level)
+    // `@lastcall/core ShutdownOptions.exit (Property)`: the package that declares it, its name without the module
+    // (TypeDoc names a re-exported symbol after the first module that exports it, which changes when a package is
+    // added) and its kind; not the file (a move inside a package is not a change).
+    const full = text.slice(0, missing.index)
+    const module = specifiers.filter((name) => full.startsWith(`${name}.`)).sort((a, b) => b.length - a.length)[0]
+    const key = `${missing[2].split('/').slice(0, 2).join('/')} ${module ? full.slice(module.length + 1) : full} ${missing[1]}`
+    undocumented.add(key)
+    if (!baseline.has(key) && !update) log(message, level)
     return
   }
   if (level >= LogLevel.Warn) other.push(text)
