@@ -244,6 +244,7 @@ for (const framework of frameworks) {
   if (summary.noop !== undefined && summary.lastcall !== undefined) result['lastcall/noop'] = Number((summary.lastcall.median / summary.noop.median).toFixed(4))
   results.push(result)
 }
+mkdirSync(args.out, { recursive: true })
 const file = join(args.out, 'instructions.json')
 writeFileSync(file, `${JSON.stringify({ benchmark: 'instructions', date: new Date().toISOString(), machine: machine(), nodeFlags, warmup, requests: perPhase, phases, processes, connections, results }, null, 2)}\n`)
 const ratioColumns = [...new Set(results.flatMap((r) => Object.keys(r).filter((k) => k.includes('/'))))]
