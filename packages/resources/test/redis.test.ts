@@ -97,7 +97,10 @@ describe.skipIf(missing(service))(needs('closeRedis', service), () => {
   it('reports a client that was already closed instead of throwing', async () => {
     const io = new Redis(service.url!)
     await io.ping()
+    // quit() resolves on the server's OK; the status turns 'end' only when the socket has closed after it.
+    const ended = once(io, 'end')
     await io.quit()
+    await ended
     const nr = createClient({ url: service.url! })
     await nr.connect()
     await nr.close()
