@@ -20,6 +20,11 @@ export class FakeClock implements Clock {
     this.#timers.delete(handle as number)
   }
 
+  /** Timers set and not fired or cleared yet. */
+  pending(): number {
+    return this.#timers.size
+  }
+
   /** Moves time forward to `now + ms`, firing due timers one by one and letting promises settle after each. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms

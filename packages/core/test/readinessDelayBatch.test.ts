@@ -37,7 +37,19 @@ describe('AdaptiveDelay on the request path', () => {
     expect(s.delay.quietWindowMs()).toBe(500)
   })
 
-  it('times every request of sparse traffic, and every request once the delay has begun', async () => {
+  it('never reads the clock on the request path in normal operation: sparse traffic is timed by the batch timer, 100 ms late at most', async () => {
+    const s = setup()
+    s.delay.observeRequest()
+    expect(s.clock.reads).toBe(0)
+    await s.clock.advance(99)
+    expect(s.clock.reads).toBe(0)
+    await s.clock.advance(1)
+    expect(s.clock.reads).toBe(1)
+    // Nothing more to read: no timer is left running.
+    expect(s.clock.pending()).toBe(0)
+  })
+
+  it('times every request of sparse traffic through the timer, and every request on the request path once the delay has begun', async () => {
     const s = setup()
     await s.traffic(200, 2000)
     expect(s.clock.reads).toBe(10)

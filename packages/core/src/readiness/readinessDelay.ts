@@ -1,4 +1,4 @@
-import { delay, type Clock } from '../clock.js'
+import { delay, type Clock, type TimerHandle } from '../clock.js'
 import type { Log } from '../logger.js'
 
 /** What ended the readiness delay. */
@@ -64,9 +64,10 @@ const CANDIDATE_FORGET_MS = 60_000
 /** Weight of the newest gap in the moving averages. */
 const ALPHA = 0.2
 /**
- * Busy traffic reads the clock for one request in a batch spanning about this
- * long. Gaps this short give the quiet window its floor whatever their exact
- * size, so nothing is lost; sparser traffic is timed request by request.
+ * In normal operation the clock is read once for the requests of a batch:
+ * when the batch is full, or this long after its first request, whichever
+ * comes first. Requests are then known to this resolution, well under the
+ * quiet window's floor.
  */
 const BATCH_SPAN_MS = 100
 /** At most this many requests per clock read (6 ms of traffic at 10,000 requests/s). */
@@ -92,9 +93,12 @@ interface Prober {
  * explains the rule.
  *
  * In normal operation a request costs a counter: the clock is read once per
- * batch of busy requests (a clock read is ~370 instructions under callgrind,
- * half of lastcall's whole cost on a bare node:http request), and for every
- * request once traffic is sparse or the shutdown has begun. Each probe costs
+ * batch, when 64 requests have arrived or 100 ms after the first of them
+ * (one unref'd timer), whichever comes first; and for every request once the
+ * shutdown has begun. A clock read is ~580 instructions under callgrind, as
+ * much as the rest of lastcall's cost on a bare node:http request: reading it
+ * per request whenever traffic looked sparse made lastcall's cost depend on
+ * the machine's load (docs/bench-overhead.md). Each probe costs
  * a lookup in two bounded maps:
  * sources seen once (`MAX_CANDIDATES`, oldest forgotten first) and probers
  * seen at least twice (`MAX_PROBERS`); a newcomer takes the place of a prober
@@ -109,8 +113,10 @@ export class AdaptiveDelay {
   #gapMs: number | undefined
   /** Application requests since the clock was last read for one. */
   #unread = 0
-  /** Requests per clock read: 1 until traffic is known to be busy, and during the delay. */
-  #batch = 1
+  /** Requests per clock read: `MAX_BATCH`, and 1 once the delay has begun. */
+  #batch = MAX_BATCH
+  /** Reads the clock for a batch that has not filled up in `BATCH_SPAN_MS`. */
+  #tick: TimerHandle | undefined
   #shutdownAt: number | undefined
   #wake: (() => void) | undefined
 
@@ -120,7 +126,25 @@ export class AdaptiveDelay {
 
   /** An application request (not a probe) arrived. */
   observeRequest(): void {
-    if (++this.#unread < this.#batch) return
+    if (++this.#unread < this.#batch) {
+      this.#tick ??= this.#o.clock.setTimeout(this.#onTick, BATCH_SPAN_MS)
+      return
+    }
+    this.#read()
+    // The timer is for a batch that does not fill up: the next batch starts its own.
+    if (this.#tick !== undefined) {
+      this.#o.clock.clearTimeout(this.#tick)
+      this.#tick = undefined
+    }
+  }
+
+  readonly #onTick = (): void => {
+    this.#tick = undefined
+    if (this.#unread > 0) this.#read()
+  }
+
+  /** The unread requests arrived by now: the last of them is taken to have arrived now. */
+  #read(): void {
     const count = this.#unread
     this.#unread = 0
     const now = this.#o.clock.now()
@@ -134,13 +158,10 @@ export class AdaptiveDelay {
 
   /**
    * `count` gaps of `gap` ms on average: the moving average moves as if
-   * they had been seen one by one (exactly so for one), and the batch size
-   * follows the new estimate.
+   * they had been seen one by one (exactly so for one).
    */
   #learn(gap: number, count: number): void {
-    const gapMs = this.#gapMs === undefined ? gap : gap + (1 - ALPHA) ** count * (this.#gapMs - gap)
-    this.#gapMs = gapMs
-    this.#batch = gapMs * MAX_BATCH <= BATCH_SPAN_MS ? MAX_BATCH : Math.max(1, Math.floor(BATCH_SPAN_MS / gapMs))
+    this.#gapMs = this.#gapMs === undefined ? gap : gap + (1 - ALPHA) ** count * (this.#gapMs - gap)
   }
 
   /** A readiness probe arrived from `prober` (address and user agent); `ready` is what it will be answered. */
@@ -182,15 +203,18 @@ export class AdaptiveDelay {
   async wait(start: number, signal: AbortSignal): Promise<DelayRule> {
     this.#shutdownAt = start
     if (this.#unread > 0) {
-      // Requests of the last batch arrived at unread times before `start`,
-      // read the cautious way: the batch may hide a slowdown, so the estimate
-      // learns one gap as long as the whole batch (in steady busy traffic
-      // that is under BATCH_SPAN_MS and the window keeps its floor), and the
-      // requests count as traffic right up to the start. At worst the delay
-      // lasts longer than knowing their times would have made it.
+      // Requests of the batch not read yet arrived at most BATCH_SPAN_MS
+      // (plus a late timer) before `start`, at unread times: read the
+      // cautious way, as one gap as long as the whole batch, and as traffic
+      // right up to the start. At worst the delay lasts a little longer than
+      // knowing their times would have made it.
       if (this.#lastArrival !== undefined) this.#learn(start - this.#lastArrival, 1)
       this.#lastArrival = start
       this.#unread = 0
+    }
+    if (this.#tick !== undefined) {
+      this.#o.clock.clearTimeout(this.#tick)
+      this.#tick = undefined
     }
     // From now on every request is timed.
     this.#batch = 1
