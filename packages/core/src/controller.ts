@@ -3,7 +3,8 @@ import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import { Server as NetServer } from 'node:net'
 import { systemClock, type Clock } from './clock.js'
-import { ConnectionTracker, type ConnectionKind, type ArrivingRequest } from './http/connectionTracker.js'
+import { ConnectionTracker } from './http/connectionTracker.js'
+import type { ArrivingRequest, ConnectionKind } from './http/trackerTypes.js'
 import { AdmissionPolicy } from './http/admission.js'
 import type { WebSocketServerLike } from './http/webSockets.js'
 import type { NativeDrain, NativeServer } from './http/nativeServers.js'
@@ -44,6 +45,24 @@ export interface ShutdownEvents {
  * them framework servers.
  */
 export type AttachableServer = NetServer
+
+/** How `attach()` treats a server. */
+export interface AttachOptions {
+  /**
+   * Answer probes, and refuse what can no longer be served (503), at the
+   * server itself: before any `request` listener of the application runs,
+   * the way `handler()` does around one listener. `true` sends core's
+   * plain-text 503; a function sends it in the application's own shape
+   * instead (lastcall has counted the request as rejected; the function
+   * writes and ends the response). For adapters whose framework charges for
+   * every per-request hook (Fastify). Requests that do not come through the
+   * server (Fastify's `inject()`) are not seen. Ignored for native servers,
+   * whose drivers admit each request themselves. Once given for a server,
+   * it stays.
+   * @default false
+   */
+  admit?: boolean | ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+}
 
 /** What `FetchGate` (`@lastcall/core/adapter`) uses of a controller beyond its public API. */
 export interface FetchParts {
@@ -208,12 +227,19 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
    * Also takes a runtime's native server (`Bun.serve`, `Deno.serve`) wrapped
    * by its driver as a `NativeServer`: it is drained with the rest.
    */
-  attach<S extends AttachableServer | NativeServer>(server: S): S {
+  attach<S extends AttachableServer | NativeServer>(server: S, options: AttachOptions = {}): S {
     const native = isNativeServer(server)
+    const admit = options.admit ?? false
+    if (typeof admit !== 'boolean' && typeof admit !== 'function') {
+      throw new LastcallOptionError('attach(server, { admit })', admit, 'true, false, or a function (req, res) that sends the 503')
+    }
     if (!native && (!isServer(server) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function')) {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
-    if (this.#servers.includes(server)) return server
+    if (this.#servers.includes(server)) {
+      if (admit !== false && !native) this.#tracker.add(server, this.#admission.atServer(admit === true ? undefined : admit))
+      return server
+    }
     if (hasReached(this.#state, 'closing')) {
       throw new LastcallError(
         'LASTCALL_INVALID_STATE',
@@ -235,7 +261,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       http.headersTimeout = keepAlive + 1000
       if (http.requestTimeout > 0 && http.requestTimeout < http.headersTimeout) http.requestTimeout = http.headersTimeout
     }
-    this.#tracker.add(server)
+    this.#tracker.add(server, admit === false ? undefined : this.#admission.atServer(admit === true ? undefined : admit))
     if (!server.listening) server.once('listening', () => this.#maybeReady())
     this.#maybeReady()
     return server
@@ -399,6 +425,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     const previous = this.#state
     assertTransition(previous, next)
     this.#state = next
+    this.#admission.stateChanged(next)
     this.#emit('state', next, previous)
   }
 

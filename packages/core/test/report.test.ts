@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ConnectionCounts, RequestCounts } from '../src/http/connectionTracker.js'
+import type { ConnectionCounts, RequestCounts } from '../src/http/trackerTypes.js'
 import { buildReport, formatReport, type Counted } from '../src/shutdown/report.js'
 
 function counted(overrides: Partial<Counted> = {}): Counted {

@@ -24,10 +24,18 @@ export interface AdmissionParts {
 export class AdmissionPolicy {
   readonly #parts: AdmissionParts
   readonly #probesOn: boolean
+  /** What `shouldReject()` answers, worked out once per state change rather than per request. */
+  #rejecting = false
 
   constructor(parts: AdmissionParts) {
     this.#parts = parts
     this.#probesOn = parts.options.probes !== false
+    this.stateChanged(parts.state())
+  }
+
+  /** The controller tells every change of state: `shouldReject()` follows it. */
+  stateChanged(state: ShutdownState): void {
+    this.#rejecting = hasReached(state, 'closing') || (state === 'draining' && this.#parts.options.whileDraining === 'reject')
   }
 
   /** Whether `url` is one of the probe endpoints (with probes on). */
@@ -40,9 +48,7 @@ export class AdmissionPolicy {
    * or the drain started and `whileDraining` is `'reject'`.
    */
   shouldReject(): boolean {
-    const state = this.#parts.state()
-    if (hasReached(state, 'closing')) return true
-    return state === 'draining' && this.#parts.options.whileDraining === 'reject'
+    return this.#rejecting
   }
 
   /** Answers the request if it is a probe and returns true; false for any other request. */
@@ -63,6 +69,25 @@ export class AdmissionPolicy {
       return
     }
     sendUnavailable(res, 'shutting-down')
+  }
+
+  /**
+   * For `attach(server, { admit })`: answers a probe, or the 503 when the
+   * request can no longer be served (with `render`, in the application's
+   * shape), and returns true; false for a request the application serves.
+   */
+  atServer(render: ((req: IncomingMessage, res: ServerResponse) => void) | undefined): (req: IncomingMessage, res: ServerResponse) => boolean {
+    return (req, res) => {
+      if (this.handleProbe(req, res)) return true
+      if (!this.shouldReject()) return false
+      if (render === undefined) {
+        this.reject(res)
+      } else {
+        this.#parts.countRejected()
+        render(req, res)
+      }
+      return true
+    }
   }
 
   /** A request listener: probes first, then 503 for what can no longer be served, then `handler`. */

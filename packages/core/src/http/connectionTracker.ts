@@ -1,19 +1,19 @@
 import { Server as HttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Http2Session, IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from 'node:http2'
 import { Server as HttpsServer } from 'node:https'
-import { Server as NetServer, type Socket } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
 import type { Clock, TimerHandle } from '../clock.js'
 import { RequestTimeoutError } from '../errors.js'
-import { abandonStream, closeSessionGracefully, isHttp2Response, requestKey, streamCompleted } from './http2Sessions.js'
+import { abandonStream, closeSessionGracefully, isHttp2Response, streamCompleted } from './http2Sessions.js'
 import { listenAlongside } from './listenAlongside.js'
 import { NativeDrain } from './nativeServers.js'
+import { RequestDeadlines } from './requestDeadlines.js'
+import { seeRequestsFirst, type FirstLook } from './requestsFirst.js'
+import { answerExpectContinue, oneMoreRequest, stopListening, type ServerEntry } from './serverControl.js'
 import { rawUnavailable, sendUnavailable } from './serviceUnavailable.js'
-import { stopBunListener } from './stopBunListener.js'
+import type { ArrivingRequest, ConnectionCounts, ConnectionKind, RequestCounts, TrackerOptions } from './trackerTypes.js'
 import { WebSocketDrain, type WebSocketServerLike } from './webSockets.js'
-
-/** How a tracked connection speaks. */
-export type ConnectionKind = 'http1' | 'h2' | 'upgraded'
 
 /**
  * Why lastcall closed a connection. `terminated`: a WebSocket client that did
@@ -30,12 +30,22 @@ interface ConnectionRecord {
   /** The HTTP/2 session on this connection (kind `h2`). */
   session: Http2Session | undefined
   kind: ConnectionKind
-  /** Requests (HTTP/2: streams) whose response has not closed yet. */
+  /**
+   * Requests (HTTP/2: streams) whose response has not closed yet. HTTP/1.1
+   * requests are counted here only while responses are followed (see
+   * `#following`); before that, `response` and `earlier` say it.
+   */
   inFlight: number
   /** Clock time of the last response end; only kept up to date while draining (see `drain`). */
   lastActive: number
   /** The newest response still in flight, so the drain can ask it to close the connection. */
   response: ServerResponse | undefined
+  /**
+   * Before responses are followed: older responses of this connection that
+   * were still open when a newer request arrived (HTTP/1.1 pipelining).
+   * Almost always undefined.
+   */
+  earlier: ServerResponse[] | undefined
   /**
    * The response the drain gave `Connection: close`. Only the newest response
    * of a connection may carry it: Node closes the socket after that response,
@@ -43,85 +53,6 @@ interface ConnectionRecord {
    */
   closing: ServerResponse | undefined
   cause: CloseCause | undefined
-}
-
-export interface RequestCounts {
-  /** Requests in flight when the drain started. */
-  inFlightAtDrain: number
-  /** Requests that arrived after shutdown started (readiness delay and drain). */
-  arrivedDuringShutdown: number
-  /** Responses that finished after shutdown started. */
-  completed: number
-  /** Responses rejected by an adapter (503) after shutdown started. */
-  rejected: number
-  /** Requests the client gave up on after shutdown started. */
-  aborted: number
-  /** Requests still in flight at the drain deadline, cut off. */
-  forced: number
-  /** Requests that passed `requestTimeoutMs` after shutdown started. */
-  timedOut: number
-}
-
-export interface ConnectionCounts {
-  /** Connections open when the drain started. */
-  openAtDrain: number
-  /** Closed by lastcall after lingering idle. */
-  closedIdle: number
-  /**
-   * Closed after their last response: HTTP/1.1 with `Connection: close` or by
-   * ending the socket, HTTP/2 after GOAWAY and its last stream, WebSocket
-   * after the close handshake (code 1001).
-   */
-  closedAfterResponse: number
-  /** Closed by the client during the drain. */
-  closedByClient: number
-  /**
-   * Destroyed at the drain deadline, and WebSocket clients terminated because
-   * they did not answer the close frame within `webSocketCloseTimeoutMs`.
-   */
-  forced: number
-  /** Connections closed during the drain, by kind. */
-  byKind: Record<ConnectionKind, number>
-}
-
-interface RequestDeadline {
-  readonly controller: AbortController
-  readonly signal: AbortSignal
-  readonly timer: TimerHandle
-}
-
-/** What the `onRequest` observer sees of a request: an `http` request, or the head of an HTTP/2 stream. */
-export interface ArrivingRequest {
-  readonly url?: string | undefined
-  readonly headers: IncomingHttpHeaders
-  readonly socket: { readonly remoteAddress?: string | undefined }
-}
-
-export interface TrackerOptions {
-  /** Also bounds the PING round trip of the HTTP/2 two-step GOAWAY. */
-  lingerMs: number
-  /** How long a WebSocket client gets to answer the close frame. */
-  webSocketCloseTimeoutMs: number
-  /** Per-request deadline; undefined for none. */
-  requestTimeoutMs: number | undefined
-  /** Aborts when the drain starts; every request's signal follows it. */
-  drainSignal: AbortSignal
-  /** Called for every request (HTTP/2: every stream) as it arrives, before the application sees it. */
-  onRequest?: ((req: ArrivingRequest) => void) | undefined
-  /** Called when a request passes its deadline, before it is answered or cut off. */
-  onRequestTimeout?: (req: { method?: string | undefined; url?: string | undefined }) => void
-  /**
-   * Whether a request arriving now is to be rejected (503). Asked for
-   * requests that carry `Expect: 100-continue`, so they are refused before
-   * the client is invited to send its body.
-   */
-  shouldReject?: (() => boolean) | undefined
-  /** Advertise `Keep-Alive: timeout=1` from `leaving()` on (the `keepAliveHint` option). */
-  keepAliveHint?: boolean | undefined
-  /** Whether a URL is one of the probe endpoints: their responses never carry the keep-alive hint. */
-  isProbe?: ((url: string | undefined) => boolean) | undefined
-  /** Told when a server could only be stopped in a way that may reset idle keep-alive connections (Bun, see `stopBunListener`). */
-  onNote?: ((message: string) => void) | undefined
 }
 
 /**
@@ -140,11 +71,6 @@ const KEEP_ALIVE_HINT = 'timeout=1'
 /** The answer to a WebSocket (or other) upgrade asked for on a keep-alive connection during the drain. */
 const UPGRADE_REFUSED = rawUnavailable('shutting-down')
 
-interface ServerEntry {
-  server: NetServer
-  closed: boolean
-}
-
 /**
  * Knows every connection and request of the servers attached to one
  * controller, from their events alone, and drains them.
@@ -156,9 +82,15 @@ interface ServerEntry {
  * - Upgraded sockets (WebSocket): marked from the `upgrade` event; closed by
  *   `WebSocketDrain` for `ws` servers handed over, otherwise at the deadline.
  *
- * Normal operation costs a Map lookup and two counters per request and no
- * clock read; one `close` listener function is shared by every socket. The
- * only timers are the linger sweep and the deadline, and only while draining.
+ * Normal operation costs a Map lookup and a field write per request, no
+ * listener and no clock read: an HTTP/1.1 response is in flight until it
+ * closes (`res.destroyed`), and the connection's record keeps its newest
+ * response, so which requests are in flight can be read from the records
+ * when it matters. From the moment the shutdown starts (or always, with
+ * `requestTimeoutMs`), every response is followed through its `close` event
+ * instead, so the drain and the report count each one as it ends. One
+ * `close` listener function is shared by every socket and response. The only
+ * timers are the linger sweep and the deadline, and only while draining.
  */
 export class ConnectionTracker {
   readonly requests: RequestCounts = { inFlightAtDrain: 0, arrivedDuringShutdown: 0, completed: 0, rejected: 0, aborted: 0, forced: 0, timedOut: 0 }
@@ -170,8 +102,7 @@ export class ConnectionTracker {
   readonly #clock: Clock
   readonly #lingerMs: number
   readonly #options: TrackerOptions
-  /** Keyed by the request (HTTP/1.1) or the stream (HTTP/2). */
-  readonly #deadlines = new WeakMap<object, RequestDeadline>()
+  readonly #deadlines: RequestDeadlines
   /** Keyed by socket; an HTTP/2 session opened before `attach()` by the session. */
   readonly #records = new Map<Socket | Http2Session, ConnectionRecord>()
   readonly #sessions = new WeakMap<Http2Session, ConnectionRecord>()
@@ -182,7 +113,10 @@ export class ConnectionTracker {
   readonly #servers: ServerEntry[] = []
   /** Responses the server cut or could never send: never counted as aborted by the client. */
   readonly #refused = new WeakSet<ServerResponse>()
+  /** HTTP/2 streams in flight, and HTTP/1.1 requests too while `#following`. */
   #inFlight = 0
+  /** Whether every HTTP/1.1 response is followed through its `close` event (see the class comment). */
+  #following: boolean
   #counting = false
   #hinting = false
   #draining = false
@@ -204,6 +138,9 @@ export class ConnectionTracker {
     this.#clock = clock
     this.#lingerMs = options.lingerMs
     this.#options = options
+    this.#deadlines = new RequestDeadlines(clock, options.requestTimeoutMs, options.drainSignal)
+    // The per-request deadline is cleared when its response closes.
+    this.#following = options.requestTimeoutMs !== undefined
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const tracker = this
     this.#onSocketClose = function (this: Socket | Http2Session) {
@@ -226,7 +163,42 @@ export class ConnectionTracker {
 
   /** Requests in flight right now. */
   get inFlight(): number {
-    return this.#inFlight + this.native.inFlight
+    return this.#inFlight + (this.#following ? 0 : this.#openResponses()) + this.native.inFlight
+  }
+
+  /** HTTP/1.1 responses not closed yet, read from the records before responses are followed. O(connections). */
+  #openResponses(): number {
+    let open = 0
+    for (const record of this.#records.values()) {
+      if (record.response !== undefined && !record.response.destroyed) open++
+      if (record.earlier !== undefined) for (const res of record.earlier) if (!res.destroyed) open++
+    }
+    return open
+  }
+
+  /**
+   * From now on every HTTP/1.1 response is followed through its `close`
+   * event: the ones still open now are taken from the records.
+   */
+  #follow(): void {
+    if (this.#following) return
+    this.#following = true
+    for (const record of this.#records.values()) {
+      const earlier = record.earlier
+      record.earlier = undefined
+      if (earlier !== undefined) for (const res of earlier) this.#followResponse(record, res)
+      const res = record.response
+      if (res === undefined) continue
+      if (res.destroyed) record.response = undefined
+      else this.#followResponse(record, res)
+    }
+  }
+
+  #followResponse(record: ConnectionRecord, res: ServerResponse): void {
+    if (res.destroyed) return
+    record.inFlight++
+    this.#inFlight++
+    res.on('close', this.#onResponseClose)
   }
 
   /** Connections open right now. */
@@ -245,9 +217,18 @@ export class ConnectionTracker {
     return this.#draining
   }
 
-  add(server: NetServer): void {
-    if (this.#servers.some((e) => e.server === server)) return
-    const entry: ServerEntry = { server, closed: false }
+  /**
+   * Tracks `server`. `admit`, when given, sees each request right after the
+   * tracker and before the application, and returns true when it answered
+   * the request itself (a probe, a 503): the application never sees it.
+   */
+  add(server: NetServer, admit?: FirstLook): void {
+    const known = this.#servers.find((e) => e.server === server)
+    if (known !== undefined) {
+      known.admit ??= admit
+      return
+    }
+    const entry: ServerEntry = { server, closed: false, admit }
     this.#servers.push(entry)
     server.once('close', () => {
       entry.closed = true
@@ -261,16 +242,21 @@ export class ConnectionTracker {
     } else {
       server.prependListener('connection', this.#onConnection)
     }
-    // Prepended, so the drain can still set `Connection: close` on a response
-    // that the application's handler answers synchronously. Only alongside
-    // the application's own listener: on an HTTP/2 server the first `request`
-    // listener switches the compatibility API on (see `listenAlongside`).
-    listenAlongside(server, 'request', this.#onRequest)
+    // First, so the drain can still set `Connection: close` on a response
+    // that the application's handler answers synchronously.
+    seeRequestsFirst(server, (req: IncomingMessage, res: ServerResponse) => {
+      this.#onRequest(req, res)
+      return entry.admit !== undefined && entry.admit(req, res)
+    })
     // Likewise: with no `upgrade` listener at all, Node serves an upgrade
     // request as an ordinary request, and that must stay so.
     listenAlongside(server, 'upgrade', this.#onUpgrade)
     if (server instanceof HttpServer || server instanceof HttpsServer) {
-      this.#answerExpectContinue(server)
+      answerExpectContinue(server, () => this.#options.shouldReject?.() === true, (req, res) => {
+        this.#onRequest(req, res)
+        this.countRejected()
+        sendUnavailable(res, 'shutting-down')
+      })
       // Node answers these itself (503) without a `request` event: see `#oneMoreRequest`.
       server.on('dropRequest', this.#onDropRequest)
     }
@@ -287,6 +273,7 @@ export class ConnectionTracker {
 
   /** From now on, requests and responses are counted for the report. */
   startCounting(): void {
+    this.#follow()
     this.#counting = true
   }
 
@@ -366,6 +353,7 @@ export class ConnectionTracker {
   /** The deadline: destroys whatever is left, counts it, and ends the drain. */
   force(): void {
     if (this.#forcing) return
+    this.#follow()
     this.#forcing = true
     this.#draining = true
     this.#clearSweep()
@@ -439,7 +427,7 @@ export class ConnectionTracker {
 
   #adoptSession(session: Http2Session): ConnectionRecord {
     const record: ConnectionRecord = {
-      socket: undefined, session, kind: 'h2', inFlight: 0, lastActive: 0, response: undefined, closing: undefined, cause: undefined,
+      socket: undefined, session, kind: 'h2', inFlight: 0, lastActive: 0, response: undefined, earlier: undefined, closing: undefined, cause: undefined,
     }
     this.#records.set(session, record)
     this.#sessions.set(session, record)
@@ -467,9 +455,8 @@ export class ConnectionTracker {
     } else {
       this.#arrived(undefined)
     }
-    const ms = this.#options.requestTimeoutMs
-    if (ms !== undefined) {
-      this.#startDeadline(stream, ms, (controller) => {
+    if (this.#options.requestTimeoutMs !== undefined) {
+      this.#deadlines.start(stream, (controller) => {
         if (stream.writableEnded || stream.closed) return
         this.#timedOut({ method: headers[':method'], url: headers[':path'] }, controller)
         abandonStream(stream, 'deadline')
@@ -478,7 +465,7 @@ export class ConnectionTracker {
   }
 
   #streamClosed(stream: ServerHttp2Stream): void {
-    this.#clearDeadline(stream)
+    this.#deadlines.clear(stream)
     // Counted as forced, and no longer in flight, since `force()`.
     if (this.#forcing) return
     this.#inFlight--
@@ -535,10 +522,16 @@ export class ConnectionTracker {
     const socket = req.socket
     // A connection accepted before `attach()` is adopted on its first request.
     const record = this.#records.get(socket) ?? this.#track(socket)
-    record.inFlight++
+    if (this.#following) {
+      record.inFlight++
+      this.#inFlight++
+      res.on('close', this.#onResponseClose)
+    } else {
+      const previous = record.response
+      // Pipelined behind a response still open: both are in flight.
+      if (previous !== undefined && !previous.destroyed) record.earlier = stillOpen(record.earlier, previous)
+    }
     record.response = res
-    this.#inFlight++
-    res.on('close', this.#onResponseClose)
     this.#arrived(req)
     // HTTP/1.1 only: connection-specific headers are illegal in HTTP/2.
     if (this.#draining) {
@@ -555,8 +548,7 @@ export class ConnectionTracker {
       res.setHeader('Connection', 'keep-alive')
       res.setHeader('Keep-Alive', KEEP_ALIVE_HINT)
     }
-    const ms = this.#options.requestTimeoutMs
-    if (ms !== undefined) this.#startDeadline(req, ms, (controller) => this.#expire(req, res, controller))
+    if (this.#options.requestTimeoutMs !== undefined) this.#deadlines.start(req, (controller) => this.#expire(req, res, controller))
   }
 
   /** Bookkeeping shared by every request, HTTP/1.1 and HTTP/2 alike. */
@@ -565,26 +557,9 @@ export class ConnectionTracker {
     if (req !== undefined) this.#options.onRequest?.(req)
   }
 
-  /**
-   * The signal a handler should follow: it aborts when the drain starts, or
-   * when the request passes `requestTimeoutMs`. Takes an `http` request, an
-   * HTTP/2 compatibility request or an HTTP/2 stream.
-   */
+  /** The signal a handler should follow: see `RequestDeadlines#signalFor`. */
   signalFor(req: object): AbortSignal {
-    if (this.#options.requestTimeoutMs === undefined) return this.#options.drainSignal
-    return this.#deadlines.get(requestKey(req))?.signal ?? this.#options.drainSignal
-  }
-
-  #startDeadline(key: object, ms: number, expire: (controller: AbortController) => void): void {
-    const controller = new AbortController()
-    const timer = this.#clock.setTimeout(() => expire(controller), ms)
-    this.#deadlines.set(key, { controller, timer, signal: AbortSignal.any([controller.signal, this.#options.drainSignal]) })
-  }
-
-  #clearDeadline(key: object): void {
-    if (this.#options.requestTimeoutMs === undefined) return
-    const deadline = this.#deadlines.get(key)
-    if (deadline !== undefined) this.#clock.clearTimeout(deadline.timer)
+    return this.#deadlines.signalFor(req)
   }
 
   #timedOut(req: { method?: string | undefined; url?: string | undefined }, controller: AbortController): void {
@@ -607,7 +582,7 @@ export class ConnectionTracker {
 
   #track(socket: Socket): ConnectionRecord {
     const record: ConnectionRecord = {
-      socket, session: undefined, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, closing: undefined, cause: undefined,
+      socket, session: undefined, kind: 'http1', inFlight: 0, lastActive: this.#draining ? this.#clock.now() : 0, response: undefined, earlier: undefined, closing: undefined, cause: undefined,
     }
     this.#records.set(socket, record)
     socket.on('close', this.#onSocketClose)
@@ -615,7 +590,7 @@ export class ConnectionTracker {
   }
 
   #responseClosed(res: ServerResponse): void {
-    this.#clearDeadline(res.req)
+    this.#deadlines.clear(res.req)
     // Counted as forced, and no longer in flight, since `force()`.
     if (this.#forcing) return
     this.#inFlight--
@@ -659,30 +634,6 @@ export class ConnectionTracker {
     if (res.getHeader('Keep-Alive') === KEEP_ALIVE_HINT) res.removeHeader('Keep-Alive')
     res.setHeader('Connection', 'close')
     record.closing = res
-  }
-
-  /**
-   * Node answers `Expect: 100-continue` with `100 Continue` by itself
-   * before the application sees the request, unless the server has a
-   * `checkContinue` listener. This one (only while the application has none
-   * of its own) refuses a request lastcall rejects before inviting its body,
-   * and otherwise does exactly what Node does.
-   */
-  #answerExpectContinue(server: HttpServer | HttpsServer): void {
-    const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      if (this.#options.shouldReject?.() !== true) {
-        res.writeContinue()
-        server.emit('request', req, res)
-        return
-      }
-      this.#onRequest(req, res)
-      this.countRejected()
-      sendUnavailable(res, 'shutting-down')
-    }
-    if (server.listenerCount('checkContinue') === 0) server.on('checkContinue', listener)
-    server.on('newListener', (name: string | symbol, added: unknown) => {
-      if (name === 'checkContinue' && added !== listener) server.removeListener('checkContinue', listener)
-    })
   }
 
   #socketClosed(key: Socket | Http2Session): void {
@@ -751,42 +702,16 @@ export class ConnectionTracker {
   }
 }
 
+/** `earlier` without the responses that closed since, and `res`. */
+function stillOpen(earlier: ServerResponse[] | undefined, res: ServerResponse): ServerResponse[] {
+  const open = earlier === undefined ? [] : earlier.filter((r) => !r.destroyed)
+  open.push(res)
+  return open
+}
+
 function addressKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`
 }
 
 function ignore(): void {}
 
-/**
- * From the drain on, each keep-alive connection serves one more request
- * (with `Connection: close`) and no other. RFC 9112 forbids processing
- * requests received after a response that announced the close, but Node runs
- * handlers for pipelined requests already read behind it and then drops their
- * responses with the socket. `maxRequestsPerSocket`, counted from the moment
- * it is set, makes Node itself refuse those (503, `dropRequest`, handler not
- * run); the client sees the close and may safely resend them. A limit the
- * application set itself is left alone.
- */
-function oneMoreRequest(server: NetServer): void {
-  if (!(server instanceof HttpServer || server instanceof HttpsServer)) return
-  const http = server as HttpServer
-  if (!((http.maxRequestsPerSocket ?? 0) > 0)) http.maxRequestsPerSocket = 1
-}
-
-/**
- * Stops accepting new connections without touching open ones. On Node ≥ 19
- * `http.Server.prototype.close()` also destroys every connection idle at that
- * instant, including one a client is about to reuse: the keep-alive race.
- * `net.Server`'s own `close` has no such side effect. Bun's `node:http`
- * Server is no `net.Server`: `stopBunListener` stops it without the sweep.
- */
-function stopListening(entry: ServerEntry, onNote: ((message: string) => void) | undefined): void {
-  // A server that never listened emits no 'close' until it is closed; there
-  // is nothing to wait for.
-  if (!entry.server.listening) entry.closed = true
-  else if (entry.server instanceof NetServer) NetServer.prototype.close.call(entry.server)
-  else {
-    const note = stopBunListener(entry.server)
-    if (note !== undefined) onNote?.(note)
-  }
-}

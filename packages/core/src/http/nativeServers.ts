@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../clock.js'
 import { RequestTimeoutError } from '../errors.js'
-import type { ArrivingRequest, ConnectionCounts, RequestCounts, TrackerOptions } from './connectionTracker.js'
+import type { ArrivingRequest, ConnectionCounts, RequestCounts, TrackerOptions } from './trackerTypes.js'
 import { GOING_AWAY, GOING_AWAY_REASON } from './webSockets.js'
 
 /**

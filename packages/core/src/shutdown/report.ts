@@ -1,4 +1,4 @@
-import type { ConnectionCounts, RequestCounts } from '../http/connectionTracker.js'
+import type { ConnectionCounts, RequestCounts } from '../http/trackerTypes.js'
 import type { HookResult } from './hooks.js'
 import type { DelayRule } from '../readiness/readinessDelay.js'
 import type { CrashKind, Trigger } from '../process/signals.js'
