@@ -118,7 +118,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       webSocketCloseTimeoutMs: this.#options.webSocketCloseTimeoutMs,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       drainSignal: this.#drain.signal,
-      onRequest: this.#options.readinessDelayMs === 'auto' ? (req) => this.#observe(req) : undefined,
+      onRequest: (req) => this.#observe(req),
       shouldReject: () => this.#admission.shouldReject(),
       keepAliveHint: this.#options.keepAliveHint,
       isProbe: (url) => this.#admission.isProbe(url),
@@ -393,12 +393,17 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     this.#unregister = undefined
   }
 
-  /** Feeds the automatic readiness delay: readiness probes and application requests. */
+  /**
+   * Every request as it arrives, before the application: its URL matched to a
+   * probe endpoint once (`AdmissionPolicy#classify`), and the automatic
+   * readiness delay fed with readiness probes and application requests.
+   */
   #observe(req: ArrivingRequest): void {
-    const adaptive = this.#adaptive!
-    const kind = this.#options.probes === false ? undefined : this.#probes.kindOf(req.url)
-    if (kind === undefined) return adaptive.observeRequest()
-    if (kind !== 'readiness') return
+    const endpoint = this.#admission.classify(req)
+    const adaptive = this.#adaptive
+    if (adaptive === undefined) return
+    if (endpoint === undefined) return adaptive.observeRequest()
+    if (endpoint.kind !== 'readiness') return
     adaptive.observeProbe(proberKey(req.socket.remoteAddress, req.headers['user-agent']), this.isReady)
   }
 

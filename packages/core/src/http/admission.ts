@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { ResolvedOptions } from '../options.js'
-import type { ProbeRequest, ProbeResponse, Probes } from '../readiness/probes.js'
+import type { ProbeEndpoint, ProbeRequest, ProbeResponse, Probes } from '../readiness/probes.js'
 import { hasReached, type ShutdownState } from '../shutdown/lifecycle.js'
 import { sendUnavailable } from './serviceUnavailable.js'
 
@@ -26,6 +26,9 @@ export class AdmissionPolicy {
   readonly #probesOn: boolean
   /** What `shouldReject()` answers, worked out once per state change rather than per request. */
   #rejecting = false
+  /** The request `classify()` saw last, and its probe endpoint: the URL is matched once per request. */
+  #seen: object | undefined
+  #seenEndpoint: ProbeEndpoint | undefined
 
   constructor(parts: AdmissionParts) {
     this.#parts = parts
@@ -44,6 +47,19 @@ export class AdmissionPolicy {
   }
 
   /**
+   * The probe endpoint of a request arriving (undefined for any other
+   * request, and with probes off), remembered so that `handleProbe()` for the
+   * same request does not match its URL again. The tracker calls it for
+   * every request, before the application and its adapter see it.
+   */
+  classify(req: { readonly url?: string | undefined }): ProbeEndpoint | undefined {
+    const endpoint = this.#probesOn ? this.#parts.probes.match(req.url) : undefined
+    this.#seen = req
+    this.#seenEndpoint = endpoint
+    return endpoint
+  }
+
+  /**
    * Whether a request arriving now must be answered 503: cleanup has begun,
    * or the drain started and `whileDraining` is `'reject'`.
    */
@@ -53,7 +69,11 @@ export class AdmissionPolicy {
 
   /** Answers the request if it is a probe and returns true; false for any other request. */
   handleProbe(req: ProbeRequest, res: ProbeResponse): boolean {
-    return this.#probesOn && this.#parts.probes.handle(req, res)
+    if (!this.#probesOn) return false
+    const endpoint = req === this.#seen ? this.#seenEndpoint : this.#parts.probes.match(req.url)
+    if (endpoint === undefined) return false
+    this.#parts.probes.answer(req, res, endpoint)
+    return true
   }
 
   /** For fetch-style servers (`FetchGate`): the probe's web `Response`, or undefined for any other request (and with probes off). */

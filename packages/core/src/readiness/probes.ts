@@ -68,6 +68,9 @@ interface Endpoint {
   kind: CheckKind
 }
 
+/** A probe endpoint a request URL was matched to (`Probes#match`), to answer it without matching again. */
+export type ProbeEndpoint = Readonly<Endpoint>
+
 type LineStatus = 'pass' | 'warn' | 'fail' | 'excluded'
 
 /** One check's outcome on one response. */
@@ -152,9 +155,20 @@ export class Probes {
   }
 
   handle(req: ProbeRequest, res: ProbeResponse): boolean {
-    const url = req.url
-    const endpoint = this.#match(url)
-    if (endpoint === undefined || url === undefined) return false
+    const endpoint = this.#match(req.url)
+    if (endpoint === undefined) return false
+    this.answer(req, res, endpoint)
+    return true
+  }
+
+  /** The endpoint a request URL is for, or undefined for any other URL: matched once, then answered with `answer()`. */
+  match(url: string | undefined): ProbeEndpoint | undefined {
+    return this.#match(url)
+  }
+
+  /** Answers a request whose URL `match()` gave `endpoint`. */
+  answer(req: ProbeRequest, res: ProbeResponse, endpoint: ProbeEndpoint): void {
+    const url = req.url ?? endpoint.path
     this.#answer(req.method, req.headers.accept, endpoint, url.slice(endpoint.path.length)).then(
       (answer) => send(req, res, answer),
       (error: unknown) => {
@@ -163,7 +177,6 @@ export class Probes {
         else res.destroy()
       },
     )
-    return true
   }
 
   /**
