@@ -1,6 +1,5 @@
-import type { Server } from 'node:net'
 import type { AdapterUnderTest, AppKit } from '@lastcall/test-kit'
-import { expect } from 'vitest'
+import { nativeServerAdapter } from '@lastcall/test-kit/native-server'
 import { gracefulShutdown, type BunServerLike, type BunWebSocketLike, type LastcallRequest } from '../src/index.js'
 
 /** `Bun.serve()` as this test uses it (the tests run on Node; only the fixture runs on Bun). */
@@ -111,29 +110,13 @@ export function app(kit: AppKit) {
   }
 }
 
-/**
- * Why a conformance test fails on `Bun.serve` with lastcall's driver, measured
- * (docs/runtimes.md, "Bun.serve"). Replaces the runtime's `node:http` list:
- * this server does not share that layer.
- */
-const HELD_PAST_DEADLINE =
-  'the test sets idleLingerMs (10 s) above drainTimeoutMs (5 s) to keep idle sockets open on Node; Bun.serve closes every idle keep-alive connection the instant it stops listening, so lastcall holds the requests arriving during idleLingerMs and stops the server after it (docs/runtimes.md, "Bun.serve"), and the drain deadline comes first: the held request on the reused socket is cut'
-
 /** The conformance app on `Bun.serve`, through `@lastcall/bun`. */
 export function bunServeAdapter(): AdapterUnderTest {
-  return {
+  return nativeServerAdapter({
     name: 'Bun.serve',
-    fixture: new URL('./fixtures/bunServe.ts', import.meta.url).pathname,
-    knownFailures: {
-      'stay reachable on open connections while draining: liveness 200, readiness 503': HELD_PAST_DEADLINE,
-      'serves a request on an open connection with Connection: close by default': HELD_PAST_DEADLINE,
-      'rejects with 503, Retry-After and Connection: close under whileDraining "reject", counted, probes still answering': HELD_PAST_DEADLINE,
-    },
-    expectRejectedBody(body, contentType) {
-      expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toBe('Service Unavailable: shutting down\n')
-    },
-    create(options, kit) {
+    fixture: new URL('./fixtures/bunServe.ts', import.meta.url),
+    stop: "Bun.serve's stop(false)",
+    build(options, kit) {
       const shutdown = gracefulShutdown(options)
       const handler = shutdown.fetch(app(kit))
       const websocket = shutdown.websocket({
@@ -144,9 +127,7 @@ export function bunServeAdapter(): AdapterUnderTest {
       })
       return {
         controller: shutdown,
-        // Only read by the in-process tests, which a Bun fixture does not run.
-        server: undefined as unknown as Server,
-        async listen(port = 0) {
+        async listen(port) {
           const bun = (globalThis as { Bun?: BunGlobal }).Bun
           if (bun === undefined) throw new Error('Bun.serve needs Bun: this app runs under runConformance(..., { runtime: "bun" }) only')
           const server = shutdown.attach(bun.serve({ port, hostname: '127.0.0.1', fetch: handler, websocket }))
@@ -154,5 +135,5 @@ export function bunServeAdapter(): AdapterUnderTest {
         },
       }
     },
-  }
+  })
 }

@@ -1,6 +1,5 @@
-import type { Server } from 'node:net'
 import type { AdapterUnderTest, AppKit } from '@lastcall/test-kit'
-import { expect } from 'vitest'
+import { nativeServerAdapter } from '@lastcall/test-kit/native-server'
 import { gracefulShutdown, type DenoHandler, type DenoHttpServer } from '../src/index.js'
 
 /** Resolves when `signal` aborts (at once if it has). */
@@ -91,41 +90,21 @@ function app(kit: AppKit): DenoHandler {
   }
 }
 
-/**
- * Why three conformance tests fail on a native server whose stop closes idle
- * connections (core's NativeDrain holds the requests that arrive during the
- * linger until the server was told to stop; docs/runtimes.md, "Bun.serve").
- */
-const HELD_PAST_DEADLINE =
-  "the test sets idleLingerMs (10 s) above drainTimeoutMs (5 s) to keep idle sockets open on Node; Deno.serve's shutdown() closes every idle keep-alive connection in the same call, so lastcall holds the requests arriving during idleLingerMs and calls shutdown() after it, and the drain deadline comes first: the held request on the reused socket is cut"
-
 /** Deno.serve driven by @lastcall/deno's gracefulShutdown(): runs on Deno only (`runConformance(…, { runtime: 'deno' })`). */
 export function denoServeAdapter(): AdapterUnderTest {
-  return {
+  return nativeServerAdapter({
     name: 'Deno.serve',
-    fixture: new URL('./fixtures/denoServe.ts', import.meta.url).pathname,
-    // Measured (docs/runtimes.md, "Deno.serve"): what Deno.serve does not let a driver do.
-    knownFailures: {
-      'stay reachable on open connections while draining: liveness 200, readiness 503': HELD_PAST_DEADLINE,
-      'serves a request on an open connection with Connection: close by default': HELD_PAST_DEADLINE,
-      'rejects with 503, Retry-After and Connection: close under whileDraining "reject", counted, probes still answering': HELD_PAST_DEADLINE,
-    },
-    expectRejectedBody(body, contentType) {
-      expect(contentType).toMatch(/^text\/plain/)
-      expect(body).toBe('Service Unavailable: shutting down\n')
-    },
-    create(options, kit) {
+    fixture: new URL('./fixtures/denoServe.ts', import.meta.url),
+    stop: "Deno.serve's shutdown()",
+    build(options, kit) {
       const shutdown = gracefulShutdown(options)
-      let server: DenoHttpServer | undefined
       return {
         controller: shutdown,
-        // No node:net server on Deno.serve: the suite reads it only in-process, which this adapter never runs.
-        server: undefined as unknown as Server,
-        listen(port = 0) {
-          server = shutdown.serve({ port, hostname: '127.0.0.1', onListen() {} }, app(kit))
+        listen(port) {
+          const server: DenoHttpServer = shutdown.serve({ port, hostname: '127.0.0.1', onListen() {} }, app(kit))
           return Promise.resolve(server.addr.port)
         },
       }
     },
-  }
+  })
 }

@@ -1,0 +1,74 @@
+/**
+ * The harness shape shared by runtime drivers whose app is a fetch handler on
+ * a server the runtime runs itself (`Bun.serve` through `@lastcall/bun`,
+ * `Deno.serve` through `@lastcall/deno`): what differs per runtime is the app
+ * and how it listens; the tests core's held linger keeps from passing and the
+ * plain-text 503 are the same for both.
+ */
+import type { Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { ShutdownController, ShutdownOptions } from '@lastcall/core'
+import { expect } from 'vitest'
+import type { AdapterUnderTest, AppKit } from './app.js'
+
+export interface NativeServerAdapter {
+  /** Shown in test names: `Bun.serve`. */
+  name: string
+  /** The fixture that runs this app (`runFixture(create)`), as a file URL. */
+  fixture: URL
+  /**
+   * The runtime's call that stops listening and closes the idle keep-alive
+   * connections with it, as the reason of the held-linger failures names it:
+   * `` `Bun.serve`'s `stop(false)` ``.
+   */
+  stop: string
+  /**
+   * Builds the app behind the driver, with the routes every app serves (see
+   * `AdapterApp`). `listen` starts the runtime's server on 127.0.0.1 (the
+   * driver attaches it) and resolves with its port. Runs in the runtime's
+   * fixture only: the suite drives it over stdin (`runConformance(..., { runtime })`).
+   */
+  build(options: ShutdownOptions, kit: AppKit): { controller: ShutdownController; listen(port: number): Promise<number> }
+}
+
+/**
+ * The conformance tests that set `idleLingerMs` (10 s) above `drainTimeoutMs`
+ * (5 s), to keep idle sockets open on Node. On a native server whose stop
+ * closes idle connections, core's held linger (`NativeDrain.held`) makes the
+ * request sent on a reused socket wait for the linger, and the drain deadline
+ * cuts it first. With `idleLingerMs` below `drainTimeoutMs` (the default, and
+ * what the controller warns about otherwise) it is served.
+ */
+export const HELD_LINGER_TESTS = [
+  'stay reachable on open connections while draining: liveness 200, readiness 503',
+  'serves a request on an open connection with Connection: close by default',
+  'rejects with 503, Retry-After and Connection: close under whileDraining "reject", counted, probes still answering',
+] as const
+
+/** Why each of `HELD_LINGER_TESTS` fails on a server stopped by `stop` (measured: docs/runtimes.md, "Bun.serve" and "Deno.serve"). */
+export function heldLingerReason(stop: string): string {
+  return `the test sets idleLingerMs (10 s) above drainTimeoutMs (5 s) to keep idle sockets open on Node; ${stop} closes every idle keep-alive connection in the same call, so lastcall holds the requests arriving during idleLingerMs and stops the server after it (docs/runtimes.md), and the drain deadline comes first: the held request on the reused socket is cut`
+}
+
+/** The `AdapterUnderTest` for an app on a runtime's own server (see `NativeServerAdapter`). */
+export function nativeServerAdapter({ name, fixture, stop, build }: NativeServerAdapter): AdapterUnderTest {
+  const reason = heldLingerReason(stop)
+  return {
+    name,
+    fixture: fileURLToPath(fixture),
+    knownFailures: Object.fromEntries(HELD_LINGER_TESTS.map((test) => [test, reason])),
+    expectRejectedBody(body, contentType) {
+      expect(contentType).toMatch(/^text\/plain/)
+      expect(body).toBe('Service Unavailable: shutting down\n')
+    },
+    create(options, kit) {
+      const { controller, listen } = build(options, kit)
+      return {
+        controller,
+        // No node:net server here: the suite reads it only in-process, which a runtime's fixture never is.
+        server: undefined as unknown as Server,
+        listen: (port = 0) => listen(port),
+      }
+    },
+  }
+}
