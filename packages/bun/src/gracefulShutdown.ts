@@ -11,6 +11,13 @@ export interface BunServerLike {
   upgrade(request: Request, options?: unknown): boolean
   /** The client's address, for the automatic readiness delay (which tells readiness probers apart). */
   requestIP?(request: Request): { address: string } | null
+  /**
+   * Requests whose response Bun is still sending, from their arrival to the
+   * last byte of the body (a streaming one until it ends): lastcall reads it
+   * for the drain's in-flight count and its deadline instead of following
+   * each body itself (docs/runtimes.md, "Bun.serve").
+   */
+  readonly pendingRequests?: number
 }
 
 /** The parts of Bun's `ServerWebSocket` lastcall uses. */
@@ -41,7 +48,8 @@ export class BunShutdown extends ShutdownController {
 
   constructor(options?: BunShutdownOptions) {
     super(options)
-    this.#gate = new FetchGate(this)
+    // Bun counts each response until its last byte (`pendingRequests`) and `stop(false)` waits for them: no body needs following.
+    this.#gate = new FetchGate(this, { serverFollowsResponses: true })
   }
 
   /**
@@ -106,7 +114,7 @@ export class BunShutdown extends ShutdownController {
     this.#attached = true
     let native = this.#natives.get(server)
     if (native === undefined) {
-      native = { stop: () => server.stop(false), force: () => server.stop(true), stopClosesIdle: true }
+      native = { stop: () => server.stop(false), force: () => server.stop(true), pending: () => server.pendingRequests ?? 0, stopClosesIdle: true }
       this.#natives.set(server, native)
     }
     super.attach(native)

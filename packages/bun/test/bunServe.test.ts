@@ -3,6 +3,7 @@ import { fixtureCommand, get, startFixture, type Fixture } from '@lastcall/test-
 import type { ShutdownReport } from '@lastcall/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { describeNativeResponses } from '@lastcall/test-kit/native-server'
 import { bunServeAdapter } from './harness.js'
 
 const fixture = bunServeAdapter().fixture
@@ -57,3 +58,5 @@ function reportOf(f: Fixture): ShutdownReport | undefined {
     expect(reportOf(f)?.requests).toMatchObject({ arrivedDuringShutdown: 1, completed: 1, forced: 0 })
   })
 })
+
+describeNativeResponses(bunServeAdapter(), 'bun')

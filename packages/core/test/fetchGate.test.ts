@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { FetchGate, type FetchResult, type LastcallRequest, type NativeServer, type NativeWebSocket } from '../src/adapter.js'
-import { createShutdown, reached, type DelayDecision, type ShutdownController, type ShutdownOptions } from '../src/index.js'
+import { FetchGate, type FetchGateOptions, type FetchResult, type LastcallRequest, type NativeServer, type NativeWebSocket } from '../src/adapter.js'
+import { createShutdown, reached, type DelayDecision, type ShutdownController, type ShutdownOptions, type ShutdownReport } from '../src/index.js'
 import { FakeClock } from './fakeClock.js'
 
 const cleanup: Array<() => void> = []
@@ -15,6 +15,8 @@ afterEach(() => {
 class FakeNativeServer implements NativeServer {
   readonly calls: string[] = []
   readonly stopClosesIdle: boolean
+  /** Set by a test to play a server that counts the responses it is still sending (Bun's `pendingRequests`). */
+  pending?: () => number
   #finish!: () => void
   readonly #finished = new Promise<void>((resolve) => (this.#finish = resolve))
 
@@ -54,15 +56,15 @@ interface Setup {
   gate: FetchGate
   server: FakeNativeServer
   clock: FakeClock
-  /** Sends a real web Request through the gate to `app`. */
-  fetch(path: string, init?: RequestInit & { remoteAddress?: string }): Promise<Response>
+  /** Sends a real web Request through the gate to `app`; `sent` as a runtime would pass it (Deno's `info.completed`). */
+  fetch(path: string, init?: RequestInit & { remoteAddress?: string; sent?: PromiseLike<unknown> }): Promise<Response>
 }
 
-function setup(options: ShutdownOptions = {}, app: (request: LastcallRequest) => FetchResult | Promise<FetchResult> = () => new Response('app'), server = new FakeNativeServer()): Setup {
+function setup(options: ShutdownOptions = {}, app: (request: LastcallRequest) => FetchResult | Promise<FetchResult> = () => new Response('app'), server = new FakeNativeServer(), gateOptions: FetchGateOptions = {}): Setup {
   const clock = new FakeClock()
   const controller = createShutdown({ logger: false, signals: [], exit: false, readinessDelayMs: 0, idleLingerMs: 250, clock, ...options })
   cleanup.push(() => controller.dispose())
-  const gate = new FetchGate(controller)
+  const gate = new FetchGate(controller, gateOptions)
   controller.attach(server)
   return {
     controller,
@@ -70,7 +72,7 @@ function setup(options: ShutdownOptions = {}, app: (request: LastcallRequest) =>
     server,
     clock,
     async fetch(path, init = {}) {
-      const response = await gate.handle(new Request(`http://127.0.0.1:8080${path}`, init), app, init.remoteAddress ?? '10.0.0.1')
+      const response = await gate.handle(new Request(`http://127.0.0.1:8080${path}`, init), app, init.remoteAddress ?? '10.0.0.1', init.sent)
       if (response === undefined) throw new Error('no response')
       return response
     },
@@ -82,6 +84,32 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => voi
   let resolve!: (value: T) => void
   const promise = new Promise<T>((r) => (resolve = r))
   return { promise, resolve }
+}
+
+/** A body that sends one byte and never ends. */
+function partialBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array([1])), pull: () => new Promise(() => {}) })
+}
+
+/** `response` (a `partialBody()`, `requestTimeoutMs` 200) gives its byte, then is cut at the deadline, and its request is over. */
+async function expectCutAtTimeout(s: Setup, response: Response): Promise<void> {
+  const reader = response.body!.getReader()
+  expect((await reader.read()).value).toEqual(new Uint8Array([1]))
+  const next = reader.read()
+  await s.clock.advance(200)
+  await expect(next).rejects.toMatchObject({ code: 'LASTCALL_REQUEST_TIMEOUT' })
+  expect(s.controller.inFlight).toBe(0)
+}
+
+/** With `drainTimeoutMs` 1000 and one request still in flight: stop after the 250 ms linger, force at the deadline, that request counted as forced, exit 1. */
+async function expectForcedAtDeadline(s: Setup, report: Promise<ShutdownReport>): Promise<void> {
+  await s.clock.advance(250)
+  expect(s.server.calls).toEqual(['stop'])
+  await s.clock.advance(750)
+  expect(s.server.calls).toEqual(['stop', 'force'])
+  const final = await report
+  expect(final.requests).toMatchObject({ inFlightAtDrain: 1, forced: 1 })
+  expect(final.exitCode).toBe(1)
 }
 
 describe('FetchGate', () => {
@@ -285,29 +313,89 @@ describe('FetchGate', () => {
   })
 
   it('cuts a body still streaming at requestTimeoutMs', async () => {
-    const s = setup({ requestTimeoutMs: 200 }, () => new Response(new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array([1])), pull: () => new Promise(() => {}) })))
+    const s = setup({ requestTimeoutMs: 200 }, () => new Response(partialBody()))
     s.controller.ready()
-    const response = await s.fetch('/partial')
-    const reader = response.body!.getReader()
-    expect((await reader.read()).value).toEqual(new Uint8Array([1]))
-    const next = reader.read()
-    await s.clock.advance(200)
-    await expect(next).rejects.toMatchObject({ code: 'LASTCALL_REQUEST_TIMEOUT' })
-    expect(s.controller.inFlight).toBe(0)
+    await expectCutAtTimeout(s, await s.fetch('/partial'))
+  })
+
+  it('leaves the body alone when the runtime says when the response is over (sent), and keeps the request in flight until then', async () => {
+    const bodies: Response[] = []
+    const s = setup({}, () => {
+      bodies.push(new Response('app'))
+      return bodies.at(-1)
+    })
+    s.controller.ready()
+    const sent = deferred()
+    const response = await s.fetch('/ok', { sent: sent.promise })
+    // The application's own Response, its body not even read (on Deno that alone costs a stream).
+    expect(response).toBe(bodies[0])
+    expect(response.bodyUsed).toBe(false)
+    expect(s.controller.inFlight).toBe(1)
+    const report = s.controller.shutdown('test')
+    await reached(s.controller, 'draining')
+    // Held until the server is told to stop (the linger), then served with Connection: close.
+    const arriving = s.fetch('/ok', { sent: Promise.resolve() })
+    await s.clock.advance(250)
+    const during = await arriving
+    expect(during).toBe(bodies[1])
+    expect(during.headers.get('connection')).toBe('close')
+    s.server.finish()
+    await s.clock.advance(0)
+    expect(s.controller.state).toBe('draining')
+    sent.resolve()
+    const final = await report
+    expect(final.requests).toMatchObject({ inFlightAtDrain: 1, arrivedDuringShutdown: 1, completed: 2, forced: 0 })
+    expect(final.connections).toMatchObject({ closedAfterResponse: 1, byKind: { http1: 1 } })
+    expect(final.exitCode).toBe(0)
+  })
+
+  it('with serverFollowsResponses, ends a request when its handler answers and leaves the body to the server, whose count the drain reads', async () => {
+    const server = new FakeNativeServer()
+    let sending = 0
+    server.pending = () => sending
+    const stream = new Response(new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) }))
+    const s = setup({ drainTimeoutMs: 1000 }, () => stream, server, { serverFollowsResponses: true })
+    s.controller.ready()
+    const response = await s.fetch('/stream')
+    expect(response).toBe(stream)
+    expect(response.bodyUsed).toBe(false)
+    // Over for lastcall; still being sent for the server.
+    sending = 1
+    expect(s.controller.inFlight).toBe(1)
+    // Nothing in flight for lastcall, but the drain waits for stop()'s promise, which the server settles after its last response.
+    await expectForcedAtDeadline(s, s.controller.shutdown('test'))
+  })
+
+  it('with serverFollowsResponses, ends the drain once the server\'s stop() settles after its last response', async () => {
+    const server = new FakeNativeServer()
+    let sending = 1
+    server.pending = () => sending
+    const s = setup({}, () => new Response('app'), server, { serverFollowsResponses: true })
+    s.controller.ready()
+    await s.fetch('/ok')
+    const report = s.controller.shutdown('test')
+    await s.clock.advance(250)
+    sending = 0
+    s.server.finish()
+    const final = await report
+    expect(final.requests).toMatchObject({ inFlightAtDrain: 1, forced: 0 })
+    expect(final.exitCode).toBe(0)
+  })
+
+  it('still follows the body to cut it at requestTimeoutMs, whatever the runtime says', async () => {
+    const app = new Response(partialBody())
+    const s = setup({ requestTimeoutMs: 200 }, () => app, new FakeNativeServer(), { serverFollowsResponses: true })
+    s.controller.ready()
+    const response = await s.fetch('/partial', { sent: new Promise(() => {}) })
+    expect(response).not.toBe(app)
+    await expectCutAtTimeout(s, response)
   })
 
   it('forces the server at the drain deadline, counts the request left as forced, exits 1', async () => {
     const s = setup({ drainTimeoutMs: 1000 }, () => new Promise<Response>(() => {}))
     s.controller.ready()
     void s.fetch('/hang')
-    const report = s.controller.shutdown('test')
-    await s.clock.advance(250)
-    expect(s.server.calls).toEqual(['stop'])
-    await s.clock.advance(750)
-    expect(s.server.calls).toEqual(['stop', 'force'])
-    const final = await report
-    expect(final.requests).toMatchObject({ inFlightAtDrain: 1, forced: 1 })
-    expect(final.exitCode).toBe(1)
+    await expectForcedAtDeadline(s, s.controller.shutdown('test'))
   })
 
   it('closes WebSockets with 1001 at the drain, waits for them, and terminates one that does not answer', async () => {

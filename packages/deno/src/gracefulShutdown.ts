@@ -83,7 +83,8 @@ export class DenoShutdown extends ShutdownController {
       })
     }
     options.signal = options.signal === undefined ? force.signal : AbortSignal.any([options.signal as AbortSignal, force.signal])
-    const server = deno.serve(options, (request, info) => gate.handle(request, (r) => serveOne(r, info), info.remoteAddr.hostname) as Response | Promise<Response>)
+    // `info.completed` tells when Deno is done with each response: no body needs following.
+    const server = deno.serve(options, (request, info) => gate.handle(request, (r) => serveOne(r, info), info.remoteAddr.hostname, info.completed) as Response | Promise<Response>)
     const native: NativeServer = {
       stop: () => {
         stopped = true

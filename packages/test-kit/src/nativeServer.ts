@@ -7,9 +7,12 @@
  */
 import type { Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { ShutdownController, ShutdownOptions } from '@lastcall/core'
-import { expect } from 'vitest'
+import type { ShutdownController, ShutdownOptions, ShutdownReport } from '@lastcall/core'
+import { fixtureCommand, get, send, type Outcome, type Runtime } from '@lastcall/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { AdapterUnderTest, AppKit } from './app.js'
+import { startFixture, type Fixture } from './child.js'
+import type { FixtureCommand } from './fixture.js'
 
 export interface NativeServerAdapter {
   /** Shown in test names: `Bun.serve`. */
@@ -71,4 +74,67 @@ export function nativeServerAdapter({ name, fixture, stop, build }: NativeServer
       }
     },
   }
+}
+
+/**
+ * How a native driver learns that a response is over without following its
+ * body (`FetchGate`'s `sent` and `serverFollowsResponses`), checked on the
+ * runtime with the app of `adapter` in its fixture: the drain still waits for
+ * a streaming body, the deadline still cuts one that never ends, and a fixed
+ * body goes out as the runtime sends it (with its `Content-Length`).
+ */
+export function describeNativeResponses(adapter: AdapterUnderTest, runtime: Runtime): void {
+  const unavailable = fixtureCommand(runtime, adapter.fixture).skip
+  ;(unavailable === undefined ? describe : describe.skip)(`${adapter.name} responses on ${runtime}${unavailable ? ` [SKIPPED: ${unavailable}]` : ''}`, () => {
+    const running: Fixture[] = []
+    afterEach(() => {
+      for (const f of running.splice(0)) f.kill()
+    })
+    async function start(options: ShutdownOptions): Promise<Fixture> {
+      const f = await startFixture(adapter.fixture, { options: { readinessDelayMs: 0, ...options }, control: true }, { runtime })
+      running.push(f)
+      return f
+    }
+    const reportOf = (f: Fixture): ShutdownReport | undefined => f.events.find((e) => e.event === 'report')?.report as ShutdownReport | undefined
+
+    it('sends a fixed body with its Content-Length, as the runtime does without lastcall', async () => {
+      const f = await start({})
+      const reply = await get(f.port, '/download?bytes=1000')
+      expect(reply.headers['content-length']).toBe('1000')
+      expect(reply.headers['transfer-encoding']).toBeUndefined()
+      expect(reply.body).toHaveLength(1000)
+    })
+
+    it('waits past the server\'s stop for a streaming body in flight at SIGTERM, sends it whole, exits 0', async () => {
+      const f = await start({ drainTimeoutMs: 10_000 })
+      const pending = await sentHead(f.port, '/stream')
+      f.child.kill('SIGTERM')
+      await f.waitFor((e) => e.event === 'state' && e.state === 'draining')
+      // Held until the server was told to stop (the linger), then answered: the server has stopped when it arrives.
+      expect((await get(f.port, '/ok', { agent: false })).status).toBe(200)
+      expect(reportOf(f)).toBeUndefined()
+      f.command({ cmd: 'openGate' } satisfies FixtureCommand)
+      expect(await pending.outcome).toMatchObject({ ok: true, reply: { status: 200, body: 'part one;part two' } })
+      const { code } = await f.exited
+      expect(code, f.stderr()).toBe(0)
+      expect(reportOf(f)?.requests).toMatchObject({ inFlightAtDrain: 1, forced: 0 })
+    })
+
+    it('cuts a body that never ends at the drain deadline, counts it as forced, exits 1', async () => {
+      const f = await start({ drainTimeoutMs: 1000 })
+      const pending = await sentHead(f.port, '/partial')
+      f.child.kill('SIGTERM')
+      expect((await pending.outcome).ok).toBe(false)
+      const { code } = await f.exited
+      expect(code, f.stderr()).toBe(1)
+      expect(reportOf(f)?.requests).toMatchObject({ inFlightAtDrain: 1, forced: 1 })
+    })
+  })
+}
+
+/** Sends `path` on a fresh connection; resolves once the response's head has arrived, with the outcome still to come (wrapped, so awaiting this does not wait for it). */
+function sentHead(port: number, path: string): Promise<{ outcome: Promise<Outcome> }> {
+  return new Promise((resolve) => {
+    const outcome = send(port, path, { agent: false, onResponse: () => resolve({ outcome }) })
+  })
 }

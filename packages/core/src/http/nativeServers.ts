@@ -33,6 +33,17 @@ export interface NativeServer {
    */
   force(): unknown
   /**
+   * How many responses the server is still sending, the requests lastcall
+   * counts itself included (Bun: `server.pendingRequests`, which counts a
+   * request from its arrival to the last byte of its body). For a server
+   * that follows responses itself (`FetchGate`'s `serverFollowsResponses`):
+   * the drain's `inFlight` is at least this, and at the deadline what it
+   * still counts is counted as forced. The drain's end does not need it: it
+   * waits for `stop()`'s promise, which such a server settles after its last
+   * response.
+   */
+  pending?(): number
+  /**
    * Whether `stop()` also closes the keep-alive connections idle at that
    * instant, as Bun's `stop(false)` does (measured: docs/runtimes.md): a
    * request a client sends on one then is reset. When true, lastcall keeps the
@@ -141,9 +152,16 @@ export class NativeDrain {
     this.#deps = deps
   }
 
-  /** Requests in flight right now (a streaming response until its body ends). */
+  /** Requests in flight right now (a streaming response until its body ends), as lastcall or the servers count them. */
   get inFlight(): number {
-    return this.#requests.size
+    return Math.max(this.#requests.size, this.#sending())
+  }
+
+  /** What the servers that count their responses (`NativeServer.pending`) are still sending. */
+  #sending(): number {
+    let sending = 0
+    for (const entry of this.#servers) if (!entry.finished && entry.server.pending !== undefined) sending += entry.server.pending()
+    return sending
   }
 
   /** WebSockets open right now: the only connections of a native server lastcall can see. */
@@ -283,7 +301,8 @@ export class NativeDrain {
     this.stop()
     this.#releaseHeld()
     const { requests, connections } = this.#deps
-    requests.forced += this.#requests.size
+    // Responses a server was still sending count too, though lastcall counted them as completed when their handler answered.
+    requests.forced += Math.max(this.#requests.size, this.#sending())
     this.#requests.clear()
     for (const ws of this.#webSockets) {
       connections.forced++

@@ -1,0 +1,4 @@
+import { describeNativeResponses } from '@lastcall/test-kit/native-server'
+import { denoServeAdapter } from './harness.js'
+
+describeNativeResponses(denoServeAdapter(), 'deno')
