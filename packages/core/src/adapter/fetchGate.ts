@@ -55,11 +55,13 @@ export interface FetchGateOptions {
  *   lastcall's and followed to its end (a streaming response counts until it
  *   ends; the client leaving counts as aborted).
  *
- * Following a body costs: on Bun.serve +3.9 µs per request with a 2-byte text
- * body, and a fixed body then goes out chunked, without `Content-Length`; on
- * Deno.serve reading `response.body` alone costs ~5.6 µs (Deno materialises
- * a stream for a static body). Leaving it to the runtime costs ~0.1 µs on Bun
- * (`bench/runtimes/bun-serve-cost.js`, docs/runtimes.md). From the drain's
+ * Why not always follow: on Bun.serve it cost +3.9 µs per request with a
+ * 2-byte text body, against +0.29 µs when Bun counts (the same as a response
+ * without a body: counting, the probe check, `request.lastcall`), medians of
+ * `bench/runtimes/bun-serve-cost.js` (docs/runtimes.md); a fixed body then
+ * went out chunked, without its `Content-Length`; on Deno.serve reading
+ * `response.body` alone costs ~5.6 µs (Deno makes a stream of a static body
+ * it would otherwise write directly). From the drain's
  * start every response carries `Connection: close`. A handler that passes
  * `requestTimeoutMs` before answering gets 503 in its place; a body still
  * streaming then is cut (the runtime closes the connection).
