@@ -127,7 +127,7 @@ export function describeNativeResponses(adapter: AdapterUnderTest, runtime: Runt
       expect((await pending.outcome).ok).toBe(false)
       const { code } = await f.exited
       expect(code, f.stderr()).toBe(1)
-      expect(reportOf(f)?.requests).toMatchObject({ inFlightAtDrain: 1, forced: 1 })
+      expect(reportOf(f)?.requests).toMatchObject({ inFlightAtDrain: 1, forced: 1, completed: 0 })
     })
   })
 }

@@ -301,8 +301,12 @@ export class NativeDrain {
     this.stop()
     this.#releaseHeld()
     const { requests, connections } = this.#deps
-    // Responses a server was still sending count too, though lastcall counted them as completed when their handler answered.
-    requests.forced += Math.max(this.#requests.size, this.#sending())
+    // Responses a server was still sending count too. lastcall counted them as
+    // completed when their handler answered: they are moved, not counted twice.
+    const sending = this.#sending()
+    const stillSending = Math.max(0, sending - this.#requests.size)
+    requests.forced += Math.max(this.#requests.size, sending)
+    requests.completed -= Math.min(stillSending, requests.completed)
     this.#requests.clear()
     for (const ws of this.#webSockets) {
       connections.forced++
