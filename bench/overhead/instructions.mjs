@@ -70,7 +70,8 @@ const phases = int('phases', 1)
 const processes = int('processes', 1)
 const connections = int('connections', 1)
 const variants = args.variants.split(',')
-for (const v of variants) if (!(v in { bare: 1, lastcall: 1, noop: 1 })) throw new TypeError(`--variants: unknown variant "${v}"; known: bare, lastcall, noop`)
+// server: lastcall with admission at the server, where the adapter offers it (Fastify's admitAt: 'server').
+for (const v of variants) if (!(v in { bare: 1, lastcall: 1, noop: 1, server: 1 })) throw new TypeError(`--variants: unknown variant "${v}"; known: bare, lastcall, noop, server`)
 for (const tool of ['valgrind', 'callgrind_control']) {
   try {
     execFileSync(tool, ['--version'], { stdio: 'ignore' })
@@ -84,6 +85,7 @@ for (const name of args.frameworks?.split(',') ?? Object.keys(FRAMEWORKS)) {
   if (await adapterAvailable(name)) frameworks.push(name)
   else console.error(`[instructions] ${name}: its adapter is not built, skipped (pnpm build)`)
 }
+if (variants.includes('server') && frameworks.some((f) => f !== 'fastify')) throw new TypeError('--variants server: only fastify has it (admitAt: "server")')
 /**
  * V8 made to do the same work whatever the machine's load: no background
  * threads (compilation and GC on the main thread, at points set by the

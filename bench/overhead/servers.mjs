@@ -123,9 +123,9 @@ export const FRAMEWORKS = {
       const { default: Fastify } = await workspaceImport('fastify', 'fastify')
       // Fastify's defaults (its logger is off by default).
       const app = Fastify()
-      if (variant === 'lastcall') {
+      if (variant === 'lastcall' || variant === 'server') {
         const { gracefulShutdown } = await workspaceImport('fastify', '@lastcall/fastify')
-        await app.register(gracefulShutdown, { logger: false })
+        await app.register(gracefulShutdown, { logger: false, admitAt: variant === 'server' ? 'server' : 'hook' })
       } else if (variant === 'noop') {
         app.addHook('onRequest', (request, reply, done) => done())
       }

@@ -1,11 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createShutdown, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
+import { createShutdown, LastcallOptionError, type LastcallRequestContext, type ShutdownController, type ShutdownOptions } from '@lastcall/core'
 import { RequestGate, unavailableHeaders } from '@lastcall/core/adapter'
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
-/** Options of the plugin: exactly the core's. `logger` defaults to `app.log`. */
-export type FastifyShutdownOptions = ShutdownOptions
+/** Options of the plugin: the core's (`logger` defaults to `app.log`), and where requests are admitted. */
+export interface FastifyShutdownOptions extends ShutdownOptions {
+  /**
+   * Where probes are answered and requests that can no longer be served get
+   * their 503.
+   *
+   * - `'hook'`: in an `onRequest` hook, the first of the app's. Every
+   *   request Fastify handles goes through it, `app.inject()` included.
+   * - `'server'`: at `app.server` itself, before Fastify routes the request
+   *   (core's `attach(server, { admit })`), with the same JSON 503. Fastify
+   *   then runs no hook of lastcall's for any request, which is cheaper
+   *   (about 1% of the cheapest route's instructions, docs/bench-overhead.md),
+   *   but requests that do not come through the server are not seen:
+   *   `app.inject()` gets no probes and no 503, and Fastify's hooks and logs
+   *   never see probes or 503s.
+   *
+   * @default 'hook'
+   */
+  admitAt?: 'hook' | 'server' | undefined
+}
+
+const ADMIT_AT = ['hook', 'server'] as const
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,8 +51,11 @@ const REJECTED_BODY = { statusCode: 503, error: 'Service Unavailable', message: 
 const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, options, done) => {
   const own: Record<string, unknown> = { ...options }
   for (const key of REGISTER_KEYS) delete own[key]
+  const admitAt = own.admitAt ?? 'hook'
+  delete own.admitAt
   let controller: ShutdownController
   try {
+    if (!(ADMIT_AT as readonly unknown[]).includes(admitAt)) throw new LastcallOptionError('admitAt', admitAt, `one of ${ADMIT_AT.map((a) => `'${a}'`).join(', ')}`)
     controller = createShutdown({ logger: app.log, ...(own as ShutdownOptions) })
   } catch (error) {
     // A LastcallOptionError naming the option: register() rejects with it.
@@ -52,28 +75,13 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
       Object.defineProperty(this, 'lastcall', { value, writable: true, configurable: true, enumerable: true })
     },
   })
-  // The server exists from Fastify's construction on: attached before it accepts anything.
-  controller.attach(app.server)
-
-  app.addHook('onRequest', (request, reply, next) => {
-    const raw = request.raw as IncomingMessage
-    const admission = gate.admit(raw, reply.raw as ServerResponse)
-    if (admission === 'serve') {
-      next()
-      return
-    }
-    if (admission === 'answered') {
-      // The probe writes the response itself; the lifecycle stops here.
-      reply.hijack()
-      next()
-      return
-    }
-    controller.countRejected()
-    // Core's headers (no Connection on HTTP/2) but Fastify's JSON, which sets its own Content-Type.
-    const headers = unavailableHeaders(raw.httpVersionMajor === 2)
-    delete headers['Content-Type']
-    void reply.code(503).headers(headers).send(REJECTED_BODY)
-  })
+  if (admitAt === 'server') {
+    // The server exists from Fastify's construction on: attached before it accepts anything.
+    controller.attach(app.server, { admit: rejectAtServer })
+  } else {
+    controller.attach(app.server)
+    admitInHook(app, controller, gate)
+  }
 
   app.addHook('onListen', (next) => {
     // `listen({ host: 'localhost' })` binds IPv4 and IPv6 through a second server
@@ -123,6 +131,39 @@ const lastcallPlugin: FastifyPluginCallback<FastifyShutdownOptions> = (app, opti
   done()
 }
 
+/**
+ * `admitAt: 'hook'`: probes and the 503 in an `onRequest` hook, for every
+ * request Fastify handles (`app.inject()` included).
+ */
+function admitInHook(app: FastifyInstance, controller: ShutdownController, gate: RequestGate): void {
+  app.addHook('onRequest', (request, reply, next) => {
+    const raw = request.raw as IncomingMessage
+    const admission = gate.admit(raw, reply.raw as ServerResponse)
+    if (admission === 'serve') {
+      next()
+      return
+    }
+    if (admission === 'answered') {
+      // The probe writes the response itself; the lifecycle stops here.
+      reply.hijack()
+      next()
+      return
+    }
+    controller.countRejected()
+    // Core's headers (no Connection on HTTP/2) but Fastify's JSON, which sets its own Content-Type.
+    const headers = unavailableHeaders(raw.httpVersionMajor === 2)
+    delete headers['Content-Type']
+    void reply.code(503).headers(headers).send(REJECTED_BODY)
+  })
+}
+
+/** The same 503 as the hook's, written on the Node response at the server (`admitAt: 'server'`). */
+function rejectAtServer(req: IncomingMessage, res: ServerResponse): void {
+  const headers: Record<string, string> = { ...unavailableHeaders(req.httpVersionMajor === 2), 'Content-Type': 'application/json; charset=utf-8' }
+  res.writeHead(503, headers)
+  res.end(JSON.stringify(REJECTED_BODY))
+}
+
 /** The first phase that runs after the drain: where app.close() belongs. */
 function cleanupPhase(controller: ShutdownController): string {
   const phases = controller.options.phases
@@ -131,8 +172,8 @@ function cleanupPhase(controller: ShutdownController): string {
 
 /**
  * The Fastify 5 plugin: `await app.register(gracefulShutdown, options)`.
- * Register it first: its `onRequest` hook answers the probes before other
- * plugins' hooks, gives every request `request.lastcall.signal` and answers
+ * Register it first: its `onRequest` hook (or, with `admitAt: 'server'`, the
+ * server itself) answers the probes before other plugins' hooks, gives every request `request.lastcall.signal` and answers
  * 503 to what can no longer be served. `app.shutdown` is the controller;
  * `app.server` is attached for you.
  */

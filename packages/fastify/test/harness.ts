@@ -88,3 +88,11 @@ export const fastifyAdapter: AdapterUnderTest = {
     }
   },
 }
+
+/** The same app with `admitAt: 'server'`: probes and 503s answered at `app.server`, no hook of lastcall's. */
+export const fastifyServerAdmissionAdapter: AdapterUnderTest = {
+  ...fastifyAdapter,
+  name: 'fastify 5, admitAt: server',
+  fixture: new URL('./fixtures/fastify5-server.ts', import.meta.url).pathname,
+  create: (options, kit, variant) => fastifyAdapter.create({ ...options, admitAt: 'server' } as typeof options, kit, variant),
+}

@@ -101,6 +101,47 @@ describe('gracefulShutdown (Fastify plugin)', () => {
     expect(report).toMatchObject({ trigger: { type: 'manual', reason: 'fastify.close() called' }, readinessDelay: { rule: 'none' }, exitCode: 0 })
   })
 
+  describe("admitAt: 'server'", () => {
+    it('answers probes at app.server before Fastify routes them, and leaves app.inject() to the app', async () => {
+      const { app, port } = await build({ admitAt: 'server' })
+      // Real traffic: lastcall answers, though the app has its own /readyz route (418).
+      expect(await get(port, '/readyz')).toMatchObject({ status: 200, body: 'ok' })
+      // inject() does not come through the server: the app's own route answers.
+      expect((await app.inject('/readyz')).statusCode).toBe(418)
+    })
+
+    it("sends Fastify's JSON 503 with core's headers, counted, without running the route", async () => {
+      const { app, kit, port } = await build({ admitAt: 'server', whileDraining: 'reject', readinessDelayMs: 0, timeoutMs: 30_000 })
+      const agent = keepAliveAgent(false, 1)
+      expect(await get(port, '/ok', { agent })).toMatchObject({ status: 200 })
+      const held = get(port, '/hold')
+      await kit.waitNote('hold')
+      const report = app.shutdown.shutdown('test')
+      await reached(app.shutdown, 'draining')
+      const rejected = await get(port, '/slow?ms=1', { agent })
+      kit.openGate()
+      await held
+      expect(rejected.status).toBe(503)
+      expect(rejected.headers['content-type']).toMatch(/^application\/json/)
+      expect(rejected.headers['retry-after']).toBeDefined()
+      expect(rejected.headers.connection).toBe('close')
+      expect(JSON.parse(rejected.body)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'The server is shutting down' })
+      expect(kit.notes).not.toContain('slow')
+      expect((await report).requests.rejected).toBe(1)
+      agent.destroy()
+    })
+
+    it('rejects anything else with a LastcallOptionError naming admitAt', async () => {
+      const app = Fastify()
+      const error = await app.register(gracefulShutdown, { ...quiet, admitAt: 'router' as never }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(LastcallOptionError)
+      expect(String((error as Error).message)).toMatch(/admitAt.*'hook', 'server'.*"router"/s)
+    })
+  })
+
   it('leaves a never-listening app alone on app.close() (app.inject tests): no shutdown, no exit', async () => {
     const exits: number[] = []
     const app = Fastify()

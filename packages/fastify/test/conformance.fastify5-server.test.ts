@@ -1,0 +1,4 @@
+import { runConformance } from '@lastcall/test-kit'
+import { fastifyServerAdmissionAdapter } from './harness.js'
+
+runConformance(fastifyServerAdmissionAdapter)
