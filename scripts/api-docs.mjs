@@ -42,6 +42,8 @@ mkdirSync(cache, { recursive: true })
 const tsconfig = join(cache, 'tsconfig.api.json')
 writeFileSync(tsconfig, JSON.stringify({ extends: '../tsconfig.base.json', compilerOptions: { noEmit: true }, files: entries.map((e) => relative(cache, e.file)) }, null, 2))
 
+const REPOSITORY = JSON.parse(readFileSync(join(root, 'packages', 'core', 'package.json'), 'utf8')).repository.url.replace(/^git\+/, '').replace(/\.git$/, '')
+
 const app = await Application.bootstrapWithPlugins({
   name: 'lastcall',
   entryPoints: entries.map((e) => e.file),
@@ -52,6 +54,9 @@ const app = await Application.bootstrapWithPlugins({
   // module and TypeScript reports it. TypeDoc reads the declarations either way.
   skipErrorChecking: true,
   readme: 'none',
+  // Source links to the repository every package.json names, whether or not this clone has a
+  // remote (a clone without one made TypeDoc warn, and warnings fail the check).
+  sourceLinkTemplate: `${REPOSITORY}/blob/{gitRevision}/{path}#L{line}`,
   excludePrivate: true,
   excludeProtected: true,
   excludeInternal: true,
