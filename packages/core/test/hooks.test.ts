@@ -227,6 +227,23 @@ describe('HookRunner outcomes on the fake clock', () => {
     void done
   })
 
+  it('aborts running hooks with LASTCALL_SECOND_SIGNAL, naming the signal, when a second signal cut the shutdown', async () => {
+    const { clock, runner } = setup()
+    let signal: AbortSignal | undefined
+    runner.add('stuck', (context) => {
+      signal = context.signal
+      return new Promise(() => {})
+    }, { phase: 'default', timeoutMs: 10_000 })
+    const done = runner.runFrom('cleanup', trigger)
+    await clock.advance(100)
+    runner.abandon({ signal: 'SIGINT' })
+    await clock.advance(0)
+    expect(signal!.aborted).toBe(true)
+    expect(signal!.reason).toMatchObject({ code: 'LASTCALL_SECOND_SIGNAL', message: expect.stringContaining('SIGINT') })
+    expect(runner.pending()).toEqual(['stuck'])
+    void done
+  })
+
   it('reports an abandoned hook with the time it ran until abandoned, set at once (the report is built right after) and not growing after', async () => {
     const { clock, runner } = setup()
     runner.add('stuck', () => new Promise(() => {}), { phase: 'stores', timeoutMs: 10_000 })

@@ -161,16 +161,22 @@ export class HookRunner {
   }
 
   /**
-   * The whole shutdown gives up (its `timeoutMs`, or a second signal): every
-   * running hook's signal aborts, and phases not started yet never start.
+   * The whole shutdown gives up (its `timeoutMs`, or a second signal, `cut`):
+   * every running hook's signal aborts (`LASTCALL_SHUTDOWN_TIMEOUT`, or
+   * `LASTCALL_SECOND_SIGNAL`), and phases not started yet never start.
    * A running hook stays `pending` (nothing can stop it) with the time it ran
    * until now as its duration, which the report is built with at once.
    */
-  abandon(): void {
+  abandon(cut?: { signal: NodeJS.Signals }): void {
     if (this.#abandon.signal.aborted) return
     const now = Math.round(this.#clock.now() - this.#origin)
     for (const h of this.#hooks) if (h.result?.outcome === 'pending') h.result.durationMs = now - h.result.startMs
-    this.#abandon.abort(new LastcallError('LASTCALL_SHUTDOWN_TIMEOUT', 'lastcall: the shutdown timed out'))
+    // What the running hooks' signals say: the second signal that cut the shutdown short, or its timeoutMs.
+    this.#abandon.abort(
+      cut === undefined
+        ? new LastcallError('LASTCALL_SHUTDOWN_TIMEOUT', 'lastcall: the shutdown timed out')
+        : new LastcallError('LASTCALL_SECOND_SIGNAL', `lastcall: a second signal (${cut.signal}) ended the shutdown`),
+    )
   }
 
   async #run(hook: HookEntry, trigger: Trigger): Promise<void> {

@@ -96,7 +96,7 @@ export function runShutdown(parts: SequenceParts, trigger: Trigger, skipReadines
         readinessDelay = { durationMs: Math.round(clock.now() - t0), rule: timedOut ? 'timeout' : 'signal' }
       }
       pending.push(...hooks.pending().map((h) => `hook ${h}`))
-      hooks.abandon()
+      hooks.abandon(cut === undefined ? undefined : { signal: cut.cut })
       drainable.force()
     }
     mark('closed')
