@@ -1,5 +1,5 @@
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openTelemetryMetrics } from '../src/opentelemetry.js'
 import { get, startApp } from './app.js'
@@ -16,7 +16,7 @@ async function setup(options: Parameters<typeof startApp>[0] = {}) {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
   const meterProvider = new MeterProvider({ readers: [reader] })
   const spans = new InMemorySpanExporter()
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] })
   const instrumentation = openTelemetryMetrics(app.shutdown, { meter: meterProvider.getMeter('test'), tracer: tracerProvider.getTracer('test') })
   cleanup.push(async () => {
     instrumentation.remove()
