@@ -1,6 +1,7 @@
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics'
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DURATION_BUCKETS } from '../src/figures.js'
 import { openTelemetryMetrics } from '../src/opentelemetry.js'
 import { get, startApp } from './app.js'
 
@@ -70,6 +71,8 @@ describe('openTelemetryMetrics', () => {
     expect(phases.dataPoints.map((p) => [p.attributes.phase, p.value.count]).sort()).toEqual([['closing', 1], ['draining', 1], ['leaving', 1]])
     const drainPoint = phases.dataPoints.find((p) => p.attributes.phase === 'draining')!
     expect(drainPoint.value.sum).toBeGreaterThan(0)
+    // The buckets reach the SDK as the histogram's advice (the default buckets, not the SDK's own).
+    expect(drainPoint.value.buckets.boundaries).toEqual([...DURATION_BUCKETS])
     expect(value(after.get('lastcall.shutdown.requests.forced'))).toBe(0)
   })
 
