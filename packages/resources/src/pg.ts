@@ -6,8 +6,17 @@ import { registerHook, type ResourceHookOptions, type ShutdownHost } from './reg
 export type { ResourceHookOptions, ShutdownHost } from './register.js'
 export { ResourceCloseError } from './errors.js'
 
-/** The part of a `pg` Pool (or `pg-pool`) the hook uses. */
-export type PgPoolLike = Pick<Pool, 'end' | 'ending' | 'ended'>
+/**
+ * The part of a `pg` Pool (or `pg-pool`) the hook uses. `ending` and `ended`
+ * are optional: `@types/pg` declares them only from 8.11.10 on, and a pool
+ * typed by an older one is still a pool.
+ */
+export type PgPoolLike = Pick<Pool, 'end'> & {
+  /** True once `end()` was called. */
+  readonly ending?: boolean
+  /** True once the pool has ended. */
+  readonly ended?: boolean
+}
 
 /**
  * Ends a `pg` Pool in the `stores` phase: after the HTTP drain and the
