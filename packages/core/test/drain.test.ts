@@ -1,5 +1,6 @@
+import diagnostics from 'node:diagnostics_channel'
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { connect, type Socket } from 'node:net'
 import { tlsOptions } from '@lastcall/test-utils'
@@ -50,6 +51,60 @@ function untilState(shutdown: ShutdownController, state: string): Promise<void> 
 
 function isResetOnReuse(outcome: Outcome): boolean {
   return !outcome.ok && outcome.reused && outcome.code !== 'ECONNREFUSED'
+}
+
+/**
+ * What the keep-alive hammer needs to tell a request lastcall lost from one
+ * its client sent too late: when each connection's linger ran out. The linger
+ * counts from a connection's last response, or from the drain's start for one
+ * idle before it; both are read here on the tracker's clock
+ * (`performance.now()`), just after the tracker read them, so a deadline seen
+ * here is never earlier than the tracker's.
+ */
+function lingerClock(server: Server, shutdown: ShutdownController, lingerMs: number) {
+  const lastEnded = new Map<number | undefined, number>()
+  let drainAt = Infinity
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const port = req.socket.remotePort
+    res.on('close', () => lastEnded.set(port, performance.now()))
+  })
+  shutdown.on('state', (state: string) => {
+    if (state === 'draining') drainAt = performance.now()
+  })
+  return {
+    /** Whether a request written at `at` on the connection from client port `port` came after its linger ran out. */
+    late(port: number | undefined, at: number): boolean {
+      return port !== undefined && at >= Math.max(lastEnded.get(port) ?? 0, drainAt) + lingerMs
+    },
+  }
+}
+
+/**
+ * The failures of `fetch` (undici) requests, each told late or not, from
+ * undici's diagnostics channels: which connection a request was written on,
+ * and when. Refused connections (the listener closed) are not failures.
+ */
+function followFetch(wire: ReturnType<typeof lingerClock>): Array<{ code: string; late: boolean }> {
+  const written = new WeakMap<object, { at: number; port: number | undefined }>()
+  const failures: Array<{ code: string; late: boolean }> = []
+  const onHeaders = (message: unknown): void => {
+    const { request, socket } = message as { request: object; socket: Socket }
+    written.set(request, { at: performance.now(), port: socket.localPort })
+  }
+  const onError = (message: unknown): void => {
+    const { request, error } = message as { request: object; error: NodeJS.ErrnoException }
+    const code = error.code ?? error.message
+    if (code === 'ECONNREFUSED') return
+    const w = written.get(request)
+    failures.push({ code, late: w !== undefined && wire.late(w.port, w.at) })
+  }
+  diagnostics.subscribe('undici:client:sendHeaders', onHeaders)
+  diagnostics.subscribe('undici:request:error', onError)
+  cleanup.push(() => {
+    diagnostics.unsubscribe('undici:client:sendHeaders', onHeaders)
+    diagnostics.unsubscribe('undici:request:error', onError)
+  })
+  return failures
 }
 
 describe('ShutdownController drain', () => {
@@ -165,12 +220,15 @@ describe('ShutdownController drain', () => {
   })
 
   it('keeps keep-alive clients (http.Agent and fetch) hammering through the drain free of resets on reused sockets', async () => {
-    const { shutdown, server } = setup({ idleLingerMs: 200 })
+    const lingerMs = 200
+    const { shutdown, server } = setup({ idleLingerMs: lingerMs })
     const port = await listen(server)
+    const wire = lingerClock(server, shutdown, lingerMs)
     const agents = [keepAliveAgent(false, 4), keepAliveAgent(false, 4)]
     cleanup.push(() => agents.forEach((a) => a.destroy()))
-    const outcomes: Outcome[] = []
+    const outcomes: Array<Outcome & { late: boolean }> = []
     const fetchErrors: string[] = []
+    const fetchResets = followFetch(wire)
     let fetchOk = 0
     let stop = false
     let served = 0
@@ -180,8 +238,11 @@ describe('ShutdownController drain', () => {
     })
     const agentLoop = async (agent: ReturnType<typeof keepAliveAgent>, path: string) => {
       for (let i = 0; i < 400 && !stop; i++) {
-        const outcome = await send(port, path, { agent, method: i % 3 === 0 ? 'POST' : 'GET', body: i % 3 === 0 ? 'x'.repeat(100) : undefined })
-        outcomes.push(outcome)
+        let late = false
+        // The request is written in the same tick as its `socket` event.
+        const onRequest = (req: ClientRequest): void => void req.once('socket', (s: Socket) => (late = wire.late(s.localPort, performance.now())))
+        const outcome = await send(port, path, { agent, method: i % 3 === 0 ? 'POST' : 'GET', body: i % 3 === 0 ? 'x'.repeat(100) : undefined, onRequest })
+        outcomes.push({ ...outcome, late })
         if (!outcome.ok && outcome.code === 'ECONNREFUSED') return
       }
     }
@@ -206,8 +267,13 @@ describe('ShutdownController drain', () => {
     const report = await new Promise<Awaited<ReturnType<ShutdownController['shutdown']>>>((resolve) => shutdown.on('closed', resolve))
     stop = true
     await Promise.all(loops)
-    expect(outcomes.filter(isResetOnReuse)).toEqual([])
-    expect(fetchErrors).toEqual([])
+    // Lost: a reset on a reused connection that the client wrote on within the linger. A client that
+    // reused a connection only after the linger ran out is outside what the linger promises (on a
+    // loaded machine the test's own clients stall with the server they share a process with).
+    expect(outcomes.filter((o) => isResetOnReuse(o) && !o.late)).toEqual([])
+    expect(fetchResets.filter((r) => !r.late)).toEqual([])
+    // Every fetch failure was seen on the wire and classified above.
+    expect(fetchErrors).toHaveLength(fetchResets.length)
     expect(outcomes.filter((o) => o.ok).length + fetchOk).toBeGreaterThanOrEqual(400)
     expect(report.requests.forced).toBe(0)
     expect(report.exitCode).toBe(0)

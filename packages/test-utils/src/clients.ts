@@ -27,10 +27,12 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** Called with the response as soon as its head arrives (before its body). */
   onResponse?: (res: import('node:http').IncomingMessage) => void
+  /** Called with the request as soon as it is made, to follow its events (`socket`, `finish`). */
+  onRequest?: (req: import('node:http').ClientRequest) => void
 }
 
 /** One HTTP/1.1 request to 127.0.0.1; resolves with the reply or with the error's code (never rejects). */
-export function send(port: number, path: string, { agent, method = 'GET', body, secure = false, headers = {}, onResponse }: SendOptions = {}): Promise<Outcome> {
+export function send(port: number, path: string, { agent, method = 'GET', body, secure = false, headers = {}, onResponse, onRequest }: SendOptions = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const make = secure ? httpsRequest : httpRequest
     const req = make({ host: '127.0.0.1', port, path, method, agent, headers, rejectUnauthorized: false }, (res) => {
@@ -43,6 +45,7 @@ export function send(port: number, path: string, { agent, method = 'GET', body, 
       res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, reused: req.reusedSocket, headers: res.headers }))
     })
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? error.message, reused: req.reusedSocket }))
+    onRequest?.(req)
     req.end(body)
   })
 }
