@@ -30,6 +30,13 @@ function setup(options: ShutdownOptions = {}, handler?: (req: IncomingMessage, r
         return
       }
       if (url.pathname === '/hang') return
+      // Held until the test emits `release` on the server: in flight for as long as the test's steps take.
+      if (url.pathname === '/held') {
+        const release = (): void => void res.end('held')
+        server.once('release', release)
+        res.on('close', () => server.off('release', release))
+        return
+      }
       res.end('ok')
     }),
   )
@@ -112,9 +119,12 @@ describe('ShutdownController drain', () => {
   it('lets an in-flight request finish with 200 and reports it', async () => {
     const { shutdown, server } = setup()
     const port = await listen(server)
-    const pending = send(port, '/slow?ms=300')
+    const pending = send(port, '/held')
     await once(server, 'app-request')
-    const report = await shutdown.shutdown('test')
+    const done = shutdown.shutdown('test')
+    await shutdown.reached('draining')
+    server.emit('release')
+    const report = await done
     const outcome = await pending
     expect(outcome.ok && outcome.reply.status).toBe(200)
     expect(report.exitCode).toBe(0)
@@ -448,7 +458,7 @@ describe('ShutdownController drain', () => {
     const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, idleLingerMs: 50 })
     const server: Server = createHttpsServer(tls, (req, res) => {
       server.emit('app-request', req)
-      if (req.url === '/slow') setTimeout(() => res.end('slow'), 200)
+      if (req.url === '/slow') server.once('release', () => res.end('slow'))
       else res.end('ok')
     })
     shutdown.attach(server)
@@ -462,7 +472,10 @@ describe('ShutdownController drain', () => {
     const handshakeOnly = connect(port, '127.0.0.1')
     cleanup.push(() => handshakeOnly.destroy())
     await once(handshakeOnly, 'connect')
-    const report = await shutdown.shutdown()
+    const done = shutdown.shutdown()
+    await shutdown.reached('draining')
+    server.emit('release')
+    const report = await done
     const outcome = await slow
     expect(outcome.ok && outcome.reply.status).toBe(200)
     expect(report.requests.completed).toBe(1)

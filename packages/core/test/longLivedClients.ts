@@ -168,3 +168,14 @@ export function drainDuration(report: ShutdownReport): number {
   if (draining === undefined || closing === undefined) throw new Error('the report has no drain in its timeline')
   return closing.offsetMs - draining.offsetMs
 }
+
+/**
+ * Connections the drain closed by its own means (idle after the linger, or
+ * after their last response, GOAWAY or WebSocket close): a drain that ends
+ * this way did not wait for a keep-alive timeout, a client or the deadline,
+ * which is what a bound on its duration in milliseconds tried to say without
+ * racing a loaded machine's clock.
+ */
+export function closedByTheDrain(report: ShutdownReport): number {
+  return report.connections.closedIdle + report.connections.closedAfterResponse
+}

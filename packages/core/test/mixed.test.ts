@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createShutdown, type ShutdownController, type ShutdownReport } from '../src/index.js'
 import { keepAliveAgent, send, startFixture, type Fixture } from './helpers.js'
-import { h2client, h2send, sseClient } from './longLivedClients.js'
+import { closedByTheDrain, h2client, h2send, sseClient } from './longLivedClients.js'
 
 const tls = tlsOptions()
 
@@ -79,16 +79,6 @@ function arrivals() {
       return new Promise((resolve) => waiters.push({ path, count, resolve }))
     },
   }
-}
-
-/**
- * Connections the drain closed by its own means (idle after the linger, or
- * after their last response, GOAWAY or WebSocket close): a drain that ends
- * this way did not wait for a keep-alive timeout, a client or the deadline,
- * which is what a bound on its duration in milliseconds tried to say.
- */
-function closedByTheDrain(report: ShutdownReport): number {
-  return report.connections.closedIdle + report.connections.closedAfterResponse
 }
 
 async function listen(server: NetServer): Promise<number> {
