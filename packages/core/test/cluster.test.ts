@@ -24,11 +24,14 @@ async function start(config: unknown): Promise<Fixture> {
   return fixture
 }
 
-/** One slow request per worker, each on its own connection (round-robin hands them to different workers). */
-async function slowOnEachWorker(f: Fixture, ms: number): Promise<Array<Promise<Awaited<ReturnType<typeof send>>>>> {
-  const first = send(f.ports[0]!, `/slow?ms=${ms}`, { agent: false })
+/**
+ * One request per worker held until that worker's drain starts, each on its
+ * own connection (round-robin hands them to different workers).
+ */
+async function heldOnEachWorker(f: Fixture): Promise<Array<Promise<Awaited<ReturnType<typeof send>>>>> {
+  const first = send(f.ports[0]!, '/held', { agent: false })
   await f.waitFor((e) => e.event === 'request')
-  const second = send(f.ports[0]!, `/slow?ms=${ms}`, { agent: false })
+  const second = send(f.ports[0]!, '/held', { agent: false })
   await f.waitFor((e) => e.event === 'request' && e.pid !== f.events.find((x) => x.event === 'request')!.pid)
   return [first, second]
 }
@@ -38,7 +41,7 @@ const reports = (f: Fixture) => f.events.filter((e) => e.event === 'report')
 describe('clusterPrimary (real cluster workers)', () => {
   it('on SIGTERM tells every worker to drain, their in-flight requests complete, and it exits 0 after the last worker', async () => {
     const f = await start({ workers: 2, primary: { timeoutMs: 10_000 }, worker: { readinessDelayMs: 0, drainTimeoutMs: 5000 } })
-    const pending = await slowOnEachWorker(f, 600)
+    const pending = await heldOnEachWorker(f)
     process.kill(f.child.pid!, 'SIGTERM')
     const outcomes = await Promise.all(pending)
     for (const o of outcomes) expect(o.ok && o.reply.status).toBe(200)
@@ -73,7 +76,7 @@ describe('clusterPrimary (real cluster workers)', () => {
 
   it("sends a signal instead of the message with notifyWorkers: 'SIGTERM'", async () => {
     const f = await start({ workers: 2, primary: { timeoutMs: 10_000, notifyWorkers: 'SIGTERM' }, worker: { readinessDelayMs: 0, drainTimeoutMs: 5000 } })
-    const pending = await slowOnEachWorker(f, 400)
+    const pending = await heldOnEachWorker(f)
     process.kill(f.child.pid!, 'SIGTERM')
     for (const o of await Promise.all(pending)) expect(o.ok && o.reply.status).toBe(200)
     expect(await f.exited).toEqual({ code: 0, signal: null })

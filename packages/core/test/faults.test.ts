@@ -34,7 +34,7 @@ describe('signals during a shutdown (real child processes)', () => {
 
   it('takes the same signal delivered twice at once (a supervisor and the process group) as one signal', async () => {
     const f = await start('server.ts', { signalAgain: 'SIGTERM', options: { readinessDelayMs: 0, drainTimeoutMs: 5000 } })
-    const slow = send(f.ports[0]!, '/slow?ms=500')
+    const slow = send(f.ports[0]!, '/held')
     await f.waitFor((e) => e.event === 'request')
     process.kill(f.child.pid!, 'SIGTERM')
     const outcome = await slow
@@ -72,7 +72,7 @@ describe('signals during a shutdown (real child processes)', () => {
 describe('user code that throws never breaks the drain (real child processes)', () => {
   it('goes on when every logger method throws: the request completes, hooks run, the report is made, the lines go to stderr', async () => {
     const f = await start('server.ts', { throwingLogger: true, options: { readinessDelayMs: 0, drainTimeoutMs: 5000 }, hooks: { db: { behaviour: 'ok' } } })
-    const slow = send(f.ports[0]!, '/slow?ms=400')
+    const slow = send(f.ports[0]!, '/held')
     await f.waitFor((e) => e.event === 'request')
     process.kill(f.child.pid!, 'SIGTERM')
     const outcome = await slow

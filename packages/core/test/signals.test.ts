@@ -21,7 +21,7 @@ describe('signal handling (real child processes)', () => {
   it('on SIGTERM finishes the in-flight request with 200 and exits 0', async () => {
     const f = await start({ options: { drainTimeoutMs: 5000 } })
     const agent = keepAliveAgent()
-    const pending = send(f.ports[0]!, '/slow?ms=400', { agent })
+    const pending = send(f.ports[0]!, '/held', { agent })
     await f.waitFor((e) => e.event === 'request')
     process.kill(f.child.pid!, 'SIGTERM')
     const outcome = await pending
