@@ -98,9 +98,12 @@ async function wsClient(url: string) {
   return { closed }
 }
 
+// The WebSocket clients are this test process: on a loaded machine they may answer the close
+// frame after the default 1 s close timeout, which would count them as forced. Not what these
+// tests are about, so they get until the deadline.
 describe('one controller draining every kind of connection at once', () => {
   it('drains HTTP/1.1 keep-alive, HTTP/2, WebSocket and SSE on one allowHTTP1 TLS server with nothing failed', async () => {
-    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100 })
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100, webSocketCloseTimeoutMs: 5000 })
     const seen = arrivals()
     const slow = gate()
     const server = shutdown.attach(createSecureServer({ ...tls, allowHTTP1: true }, app(shutdown, seen.arrived, slow)))
@@ -143,7 +146,7 @@ describe('one controller draining every kind of connection at once', () => {
   })
 
   it('drains an http server (keep-alive, SSE, ws) and an h2c server attached to the same controller', async () => {
-    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100 })
+    const shutdown = createShutdown({ signals: [], exit: false, logger: false, readinessDelayMs: 0, drainTimeoutMs: 5000, idleLingerMs: 100, webSocketCloseTimeoutMs: 5000 })
     const seen = arrivals()
     const slow = gate()
     const http = shutdown.attach(createServer(app(shutdown, seen.arrived, slow)))
@@ -181,7 +184,9 @@ describe('one controller draining every kind of connection at once', () => {
 
 describe('SIGTERM to a process with HTTP/2 and WebSocket clients (real child process)', () => {
   it('finishes the HTTP/2 stream with 200, closes the WebSocket with 1001 and exits 0 with nothing left for the deadline', async () => {
-    const f = await startFixture('longLived.ts', { options: { drainTimeoutMs: 10_000 } })
+    // The WebSocket client (this test process) may answer the close frame late on a loaded
+    // machine: it gets until the deadline, since its close timeout is not what this test is about.
+    const f = await startFixture('longLived.ts', { options: { drainTimeoutMs: 10_000, webSocketCloseTimeoutMs: 10_000 } })
     running.push(f)
     const [h2Port, httpPort] = f.ports as [number, number]
     const session = await h2client(h2Port)
@@ -193,8 +198,10 @@ describe('SIGTERM to a process with HTTP/2 and WebSocket clients (real child pro
     process.kill(f.child.pid!, 'SIGTERM')
     expect(await slow).toMatchObject({ ok: true, status: 200, body: 'slow' })
     expect(await wsClosed).toBe(1001)
-    expect(await f.exited).toEqual({ code: 0, signal: null })
+    const exited = await f.exited
     const report = (await f.waitFor((e) => e.event === 'report')).report as ShutdownReport
+    // Once a run exited 1 here under contention: the report says why next time.
+    expect(exited, JSON.stringify(report)).toEqual({ code: 0, signal: null })
     expect(report).toMatchObject({ trigger: { type: 'signal', signal: 'SIGTERM' }, exitCode: 0 })
     expect(report.requests).toMatchObject({ inFlightAtDrain: 1, completed: 1, forced: 0 })
     expect(report.connections).toMatchObject({ forced: 0, byKind: { h2: 1, upgraded: 1 } })
