@@ -296,12 +296,11 @@ describe('ShutdownController drain', () => {
   // Why the keep-alive hammer above reset requests under heavy load (load average 30+): the ones that
   // failed had been written on their socket before lastcall destroyed it, most within the linger,
   // while the event loop stalled for 250-700 ms. After a stall Node runs due timers before it polls
-  // sockets, so the linger's sweep (http/connectionTracker.ts) finds the connection idle and destroys
+  // sockets, so the linger's sweep (http/connectionTracker.ts) found the connection idle and destroyed
   // it with the request unread in the kernel: a reset. Here the request reaches the kernel and the
-  // clock passes the linger in one timers phase, as after a stall. Fails until the sweep makes its
-  // decision in an immediate, after the next poll phase has read what arrived (proposed patch in
-  // the commit that added this test); then drop `.fails`.
-  it.fails('serves a request written within the linger even when the linger runs out before the server reads it', async () => {
+  // clock passes the linger in one timers phase, as after a stall. The sweep now makes its decision
+  // in an immediate, after the next poll phase has read what arrived.
+  it('serves a request written within the linger even when the linger runs out before the server reads it', async () => {
     const clock = new FakeClock()
     const { shutdown, server } = setup({ clock, idleLingerMs: 200, drainTimeoutMs: 10_000 })
     const port = await listen(server)

@@ -2,6 +2,7 @@ import { Server as HttpServer, type IncomingHttpHeaders, type IncomingMessage, t
 import type { Http2Session, IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from 'node:http2'
 import { Server as HttpsServer } from 'node:https'
 import type { Server as NetServer, Socket } from 'node:net'
+import { clearImmediate, setImmediate } from 'node:timers'
 import { Server as TlsServer } from 'node:tls'
 import type { Clock, TimerHandle } from '../clock.js'
 import { RequestTimeoutError } from '../errors.js'
@@ -122,6 +123,8 @@ export class ConnectionTracker {
   #draining = false
   #forcing = false
   #sweepTimer: TimerHandle | undefined
+  /** The sweep's decision, put off until the event loop has polled the sockets once (see `#sweep`). */
+  #sweepImmediate: ReturnType<typeof setImmediate> | undefined
   #drained: (() => void) | undefined
   /** The connection accepted last: Node creates its HTTP/2 session right after, in the same event. */
   #accepted: ConnectionRecord | undefined
@@ -671,8 +674,22 @@ export class ConnectionTracker {
     drained()
   }
 
+  /**
+   * The linger's timer only says that a connection may be due. Node runs due
+   * timers before it polls sockets, so after the event loop stalled longer
+   * than the linger (CPU starvation, a long GC, a busy handler) a request the
+   * client sent well within the linger is still unread in the kernel, and the
+   * connection looks idle: destroying it then resets that request. An
+   * immediate runs after the next poll phase, when whatever was on the wire
+   * has been read and counted as in flight.
+   */
   readonly #sweep = (): void => {
     this.#sweepTimer = undefined
+    this.#sweepImmediate ??= setImmediate(this.#sweepNow)
+  }
+
+  readonly #sweepNow = (): void => {
+    this.#sweepImmediate = undefined
     const now = this.#clock.now()
     let next = Infinity
     for (const record of this.#records.values()) {
@@ -691,11 +708,13 @@ export class ConnectionTracker {
   }
 
   #scheduleSweep(ms: number): void {
-    if (this.#sweepTimer !== undefined || this.#drained === undefined) return
+    if (this.#sweepTimer !== undefined || this.#sweepImmediate !== undefined || this.#drained === undefined) return
     this.#sweepTimer = this.#clock.setTimeout(this.#sweep, Math.max(1, ms))
   }
 
   #clearSweep(): void {
+    if (this.#sweepImmediate !== undefined) clearImmediate(this.#sweepImmediate)
+    this.#sweepImmediate = undefined
     if (this.#sweepTimer === undefined) return
     this.#clock.clearTimeout(this.#sweepTimer)
     this.#sweepTimer = undefined
