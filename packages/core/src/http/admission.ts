@@ -26,8 +26,14 @@ export class AdmissionPolicy {
   readonly #probesOn: boolean
   /** What `shouldReject()` answers, worked out once per state change rather than per request. */
   #rejecting = false
-  /** The request `classify()` saw last, and its probe endpoint: the URL is matched once per request. */
+  /**
+   * The request `classify()` saw last, its URL then, and its probe endpoint:
+   * the URL is matched once per request. The URL is kept too because a
+   * framework may rewrite it before its middleware runs (an Express sub-app
+   * strips its mount path), and probes answer under the URL the adapter sees.
+   */
   #seen: object | undefined
+  #seenUrl: string | undefined
   #seenEndpoint: ProbeEndpoint | undefined
 
   constructor(parts: AdmissionParts) {
@@ -55,6 +61,7 @@ export class AdmissionPolicy {
   classify(req: { readonly url?: string | undefined }): ProbeEndpoint | undefined {
     const endpoint = this.#probesOn ? this.#parts.probes.match(req.url) : undefined
     this.#seen = req
+    this.#seenUrl = req.url
     this.#seenEndpoint = endpoint
     return endpoint
   }
@@ -70,7 +77,7 @@ export class AdmissionPolicy {
   /** Answers the request if it is a probe and returns true; false for any other request. */
   handleProbe(req: ProbeRequest, res: ProbeResponse): boolean {
     if (!this.#probesOn) return false
-    const endpoint = req === this.#seen ? this.#seenEndpoint : this.#parts.probes.match(req.url)
+    const endpoint = req === this.#seen && req.url === this.#seenUrl ? this.#seenEndpoint : this.#parts.probes.match(req.url)
     if (endpoint === undefined) return false
     this.#parts.probes.answer(req, res, endpoint)
     return true
