@@ -236,8 +236,10 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
     if (!native && (!isServer(server) || typeof (server as { setTimeout?: unknown }).setTimeout !== 'function')) {
       throw new LastcallOptionError('attach(server)', server, 'an http, https or http2 server (a net.Server with setTimeout, from createServer or createSecureServer)')
     }
+    // Native servers admit each request in their driver (`FetchGate`).
+    const atServer = admit === false || native ? undefined : this.#admission.atServer(admit === true ? undefined : admit)
     if (this.#servers.includes(server)) {
-      if (admit !== false && !native) this.#tracker.add(server, this.#admission.atServer(admit === true ? undefined : admit))
+      if (atServer !== undefined) this.#tracker.add(server as AttachableServer, atServer)
       return server
     }
     if (hasReached(this.#state, 'closing')) {
@@ -261,7 +263,7 @@ export class ShutdownController extends EventEmitter<ShutdownEvents> {
       http.headersTimeout = keepAlive + 1000
       if (http.requestTimeout > 0 && http.requestTimeout < http.headersTimeout) http.requestTimeout = http.headersTimeout
     }
-    this.#tracker.add(server, admit === false ? undefined : this.#admission.atServer(admit === true ? undefined : admit))
+    this.#tracker.add(server, atServer)
     if (!server.listening) server.once('listening', () => this.#maybeReady())
     this.#maybeReady()
     return server
